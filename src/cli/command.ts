@@ -1,0 +1,17 @@
+// The shape of one CLI subcommand. Each lives in commands/<name>.ts and is listed in main.ts.
+
+export interface Command {
+  /** Subcommand name, e.g. 'info'. */
+  readonly name: string;
+  /** One line for `masam --help`. */
+  readonly summary: string;
+  /** Full usage text for `masam <name> --help`. */
+  readonly usage: string;
+  /** Runs the command with its own arguments (after the subcommand name); resolves to an exit code. */
+  run(args: string[]): Promise<number>;
+}
+
+/** A user mistake on the command line: printed without a stack trace, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

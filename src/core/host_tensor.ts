@@ -1,0 +1,36 @@
+// HostTensor: the plain array passed between io/, data/, metrics/ and runtime/ (no graph involved).
+import { type DType, type TypedArrayOf, allocate } from './dtype.js';
+import { MasamError } from './errors.js';
+import { type Shape, formatShape, numel } from './shape.js';
+
+export interface HostTensor<D extends DType = DType> {
+  readonly dtype: D;
+  readonly shape: Shape;
+  readonly data: TypedArrayOf[D];
+}
+
+/** Wraps `data` as a tensor of `shape`, checking that the element count matches. */
+export function hostTensor<D extends DType>(dtype: D, shape: Shape, data?: TypedArrayOf[D]): HostTensor<D> {
+  const n = numel(shape);
+  const buf = data ?? allocate(dtype, n);
+  if (buf.length !== n) {
+    throw new MasamError(`hostTensor: ${buf.length} elements do not fill shape ${formatShape(shape)} (${n})`);
+  }
+  return { dtype, shape: [...shape], data: buf };
+}
+
+/** float32 tensor from plain numbers. */
+export function float32(shape: Shape, values: ArrayLike<number>): HostTensor<'float32'> {
+  return hostTensor('float32', shape, Float32Array.from(values));
+}
+
+/** float64 tensor from plain numbers. */
+export function float64(shape: Shape, values: ArrayLike<number>): HostTensor<'float64'> {
+  return hostTensor('float64', shape, Float64Array.from(values));
+}
+
+/** Elements of a numeric tensor as float64 (int64 converted through Number). */
+export function toFloat64(t: HostTensor): Float64Array {
+  if (t.data instanceof BigInt64Array) return Float64Array.from(t.data, (v) => Number(v));
+  return Float64Array.from(t.data as ArrayLike<number>);
+}
