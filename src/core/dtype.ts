@@ -1,7 +1,16 @@
 // Element types shared by host tensors, graph values and ONNX tensors (onnx.proto TensorProto.DataType).
 
 /** Element types masam handles. Graph math uses float32/float64; the rest carry indices, masks and voxels. */
-export type DType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'uint8' | 'int8' | 'int16' | 'uint16';
+export type DType =
+  | 'float32'
+  | 'float64'
+  | 'int32'
+  | 'int64'
+  | 'bool'
+  | 'uint8'
+  | 'int8'
+  | 'int16'
+  | 'uint16';
 
 /** Typed array backing each dtype (int64 as BigInt64Array, bool as Uint8Array of 0/1). */
 export interface TypedArrayOf {

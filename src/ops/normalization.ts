@@ -1,0 +1,65 @@
+// Softmax, LogSoftmax (one axis) and LayerNormalization (over the trailing axes from `axis`). Kept as
+// primitives because ORT fuses them; composites in composite.ts tie each to its definition in the tests.
+import { type OpDef, RuleError, float, int } from './def.js';
+import type { AxisAttrs } from './movement.js';
+
+export const Softmax: OpDef<AxisAttrs> = {
+  name: 'Softmax',
+  shape: ([x]) => [{ dtype: x!.dtype, shape: x!.shape }],
+  emit: (e, { inputs, outputs, attrs }) => e.node('Softmax', inputs, outputs, { axis: int(attrs.axis) }),
+  // dx = y ⊙ (g − Σ_axis g ⊙ y)
+  vjp: ({ cotangents: [g], outputs: [y], attrs }, F) => [
+    F.mul(y!, F.sub(g!, F.sum(F.mul(g!, y!), [attrs.axis], true))),
+  ],
+};
+
+export const LogSoftmax: OpDef<AxisAttrs> = {
+  name: 'LogSoftmax',
+  shape: ([x]) => [{ dtype: x!.dtype, shape: x!.shape }],
+  emit: (e, { inputs, outputs, attrs }) => e.node('LogSoftmax', inputs, outputs, { axis: int(attrs.axis) }),
+  // dx = g − softmax ⊙ Σ_axis g
+  vjp: ({ cotangents: [g], outputs: [y], attrs }, F) => [
+    F.sub(g!, F.mul(F.exp(y!), F.sum(g!, [attrs.axis], true))),
+  ],
+};
+
+export interface LayerNormAttrs {
+  /** First normalised axis (non-negative); scale and bias have shape x.shape[axis:]. */
+  readonly axis: number;
+  readonly epsilon: number;
+}
+
+export const LayerNormalization: OpDef<LayerNormAttrs> = {
+  name: 'LayerNormalization',
+  shape: ([x, scale, bias], { axis }) => {
+    const tail = x!.shape.slice(axis);
+    for (const p of [scale, bias]) {
+      if (
+        p &&
+        (p.shape.length !== tail.length || p.shape.some((d, i) => d !== tail[i]) || p.dtype !== x!.dtype)
+      ) {
+        throw new RuleError(`scale/bias must be ${x!.dtype}[${tail.join(', ')}]`);
+      }
+    }
+    return [{ dtype: x!.dtype, shape: x!.shape }];
+  },
+  emit: (e, { inputs, outputs, attrs }) =>
+    e.node('LayerNormalization', inputs, outputs, { axis: int(attrs.axis), epsilon: float(attrs.epsilon) }),
+  vjp: ({ cotangents: [g], inputs: [x, scale, bias], attrs, needs }, F) => {
+    // Recompute the normalised input (cheap next to the matmuls around it) instead of saving it.
+    const axes = Array.from({ length: x!.rank - attrs.axis }, (_, i) => attrs.axis + i);
+    const xc = F.sub(x!, F.mean(x!, axes, true));
+    const rstd = F.div(1, F.sqrt(F.add(F.mean(F.mul(xc, xc), axes, true), attrs.epsilon)));
+    const xhat = F.mul(xc, rstd);
+    let dx = null;
+    if (needs[0]) {
+      const gh = F.mul(g!, scale!);
+      dx = F.mul(
+        rstd,
+        F.sub(F.sub(gh, F.mean(gh, axes, true)), F.mul(xhat, F.mean(F.mul(gh, xhat), axes, true))),
+      );
+    }
+    // dγ, dβ keep x's shape here; the engine sums them over the leading axes.
+    return [dx, needs[1] ? F.mul(g!, xhat) : null, bias && needs[2] ? g! : null];
+  },
+};

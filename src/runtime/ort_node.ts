@@ -1,0 +1,104 @@
+// Session over onnxruntime-node: CPU everywhere (intra-op threads = cores by default), CUDA where the user
+// installed ORT's CUDA binaries (see README, "GPU").
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { DType, TypedArrayOf } from '../core/dtype.js';
+import { MasamError } from '../core/errors.js';
+import { type HostTensor, hostTensor } from '../core/host_tensor.js';
+import type { ExportedModel, TensorSpec } from '../onnx/export.js';
+import { type Device, type Session, validateFeeds } from './session.js';
+
+export interface OrtSessionOptions {
+  readonly device?: Device;
+  /** Intra-op threads (default: all cores). */
+  readonly threads?: number;
+  /** Write ORT's JSON profile with this file prefix. */
+  readonly profilePrefix?: string;
+  readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
+  float32: 'float32',
+  float64: 'float64',
+  int32: 'int32',
+  int64: 'int64',
+  bool: 'bool',
+  uint8: 'uint8',
+  int8: 'int8',
+  int16: 'int16',
+  uint16: 'uint16',
+};
+
+export class OrtSession implements Session {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly inputs: readonly TensorSpec[],
+    readonly outputs: readonly TensorSpec[],
+  ) {}
+
+  /** Creates a session from an exported model (external data is staged through a temporary folder). */
+  static async create(exported: ExportedModel, options: OrtSessionOptions = {}): Promise<OrtSession> {
+    const sessionOptions = toOrtOptions(options);
+    let session: ort.InferenceSession;
+    try {
+      if (exported.externalData) {
+        const dir = mkdtempSync(join(tmpdir(), 'masam-onnx-'));
+        try {
+          const modelPath = join(dir, 'model.onnx');
+          writeFileSync(modelPath, exported.model);
+          writeFileSync(
+            join(dir, exported.externalData.location),
+            Buffer.concat(exported.externalData.chunks),
+          );
+          session = await ort.InferenceSession.create(modelPath, sessionOptions);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      } else {
+        session = await ort.InferenceSession.create(exported.model, sessionOptions);
+      }
+    } catch (err) {
+      throw new MasamError(`onnxruntime could not load the model: ${(err as Error).message}`);
+    }
+    return new OrtSession(session, exported.inputs, exported.outputs);
+  }
+
+  async run(
+    feeds: Readonly<Record<string, HostTensor>>,
+    fetch?: readonly string[],
+  ): Promise<Record<string, HostTensor>> {
+    validateFeeds(this.inputs, this.outputs, feeds, fetch);
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) {
+      ortFeeds[name] = new ort.Tensor(ORT_TYPE[t.dtype], t.data as ort.Tensor.DataType, [...t.shape]);
+    }
+    const results = await this.session.run(ortFeeds, fetch ? [...fetch] : this.outputs.map((o) => o.name));
+    const out: Record<string, HostTensor> = {};
+    for (const [name, t] of Object.entries(results)) {
+      const spec = this.outputs.find((o) => o.name === name)!;
+      out[name] = hostTensor(spec.dtype, t.dims, t.data as TypedArrayOf[typeof spec.dtype]);
+    }
+    return out;
+  }
+
+  /** Ends profiling (when enabled) so ORT writes its JSON trace. */
+  endProfiling(): void {
+    this.session.endProfiling();
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function toOrtOptions(o: OrtSessionOptions): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: o.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+    intraOpNumThreads: o.threads ?? availableParallelism(),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: o.optimization ?? 'all',
+    ...(o.profilePrefix ? { enableProfiling: true, profileFilePrefix: o.profilePrefix } : {}),
+  };
+}

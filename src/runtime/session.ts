@@ -1,0 +1,45 @@
+// The Session contract shared by the Node (onnxruntime-node) and browser (onnxruntime-web) runtimes:
+// named, typed, shape-checked feeds and fetches of host tensors.
+import { FeedError } from '../core/errors.js';
+import type { HostTensor } from '../core/host_tensor.js';
+import { formatShape, shapesEqual } from '../core/shape.js';
+import type { TensorSpec } from '../onnx/export.js';
+
+export type Device = 'cpu' | 'cuda';
+
+export interface Session {
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  /** Runs the graph; `fetch` limits the outputs computed (all when omitted). */
+  run(
+    feeds: Readonly<Record<string, HostTensor>>,
+    fetch?: readonly string[],
+  ): Promise<Record<string, HostTensor>>;
+  release(): Promise<void>;
+}
+
+/** Checks feed names, dtypes and shapes against the declared inputs, and fetch names against outputs. */
+export function validateFeeds(
+  inputs: readonly TensorSpec[],
+  outputs: readonly TensorSpec[],
+  feeds: Readonly<Record<string, HostTensor>>,
+  fetch?: readonly string[],
+): void {
+  const problems: string[] = [];
+  for (const spec of inputs) {
+    const t = feeds[spec.name];
+    if (!t) problems.push(`missing input '${spec.name}' (${spec.dtype}${formatShape(spec.shape)})`);
+    else if (t.dtype !== spec.dtype)
+      problems.push(`input '${spec.name}': dtype ${t.dtype}, expected ${spec.dtype}`);
+    else if (!shapesEqual(t.shape, spec.shape)) {
+      problems.push(
+        `input '${spec.name}': shape ${formatShape(t.shape)}, expected ${formatShape(spec.shape)}`,
+      );
+    }
+  }
+  const known = new Set(inputs.map((s) => s.name));
+  for (const name of Object.keys(feeds)) if (!known.has(name)) problems.push(`unknown input '${name}'`);
+  const outNames = new Set(outputs.map((s) => s.name));
+  for (const name of fetch ?? []) if (!outNames.has(name)) problems.push(`unknown output '${name}'`);
+  if (problems.length > 0) throw new FeedError(`session feeds: ${problems.join('; ')}`);
+}
