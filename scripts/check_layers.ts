@@ -22,7 +22,19 @@ const LADDER: Record<string, string[]> = {
   viewer: ['infer', 'io', 'runtime'],
 };
 /** Layers that must stay browser-safe: no `node:` or Node built-in imports. */
-const BROWSER_SAFE = new Set(['core', 'graph', 'ops', 'autodiff', 'onnx', 'nn', 'models', 'io', 'data', 'metrics', 'infer']);
+const BROWSER_SAFE = new Set([
+  'core',
+  'graph',
+  'ops',
+  'autodiff',
+  'onnx',
+  'nn',
+  'models',
+  'io',
+  'data',
+  'metrics',
+  'infer',
+]);
 const NODE_BUILTINS = /^(node:|fs$|path$|os$|child_process$|worker_threads$|zlib$|crypto$|url$)/;
 
 function closure(layer: string, seen = new Set<string>()): Set<string> {

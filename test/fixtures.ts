@@ -9,6 +9,7 @@ export const FIXTURES = resolve(REPO_ROOT, '..', 'shared', 'fixtures');
 /** Absolute path of a fixture file; throws a clear error when the shared folder is missing. */
 export function fixturePath(...parts: string[]): string {
   const p = join(FIXTURES, ...parts);
-  if (!existsSync(p)) throw new Error(`fixture not found: ${p} (expected ../shared/fixtures beside the repo)`);
+  if (!existsSync(p))
+    throw new Error(`fixture not found: ${p} (expected ../shared/fixtures beside the repo)`);
   return p;
 }

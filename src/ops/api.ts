@@ -34,8 +34,7 @@ export function scalar(value: number, like: Value, dtype: DType = like.dtype): V
 }
 
 /** 0, 1, …, n−1 as a 1-D constant. */
-export function arange(n: number, dtype: 'int64' | 'int32' | 'float32' | 'float64', like?: Value): Value {
-  if (!like) throw new MasamError('arange needs a value whose graph it joins');
+export function arange(n: number, dtype: 'int64' | 'int32' | 'float32' | 'float64', like: Value): Value {
   const data = allocate(dtype, n);
   for (let i = 0; i < n; i++) {
     if (data instanceof BigInt64Array) data[i] = BigInt(i);
@@ -206,7 +205,7 @@ export function conv(x: Value, w: Value, bias: Value | null, options: ConvOption
   return bind1(Conv, bias ? [x, w, bias] : [x, w], convDefaults(x, options));
 }
 
-/** Transposed conv with weight [C, M, k…] (group 1). */
+/** Transposed conv with weight [C, M/group, k…]. */
 export function convTranspose(
   x: Value,
   w: Value,

@@ -1,5 +1,6 @@
-// Conv (1D/2D/3D, stride, padding, dilation, groups) and ConvTranspose (groups = 1). Cross-correlation as
-// in PyTorch; weights [M, C/group, k…] and [C, M, k…]. VJPs are built from the other conv (see convWeightVjp).
+// Conv and ConvTranspose (1D/2D/3D, stride, padding, dilation, groups). Cross-correlation as
+// in PyTorch; weights [M, C/group, k…] and [C, M/group, k…]. VJPs are built from the other conv and one
+// shared batch correlation for the weights (batchCorrelation).
 import { formatShape } from '../core/shape.js';
 import type { TypeInfo, Value } from '../graph/index.js';
 import { type OpDef, type OpsApi, RuleError, int, ints } from './def.js';
@@ -83,56 +84,65 @@ export const Conv: OpDef<ConvAttrs> = {
       });
       dx = F.convTranspose(g!, w!, null, { ...attrs, outputPadding });
     }
-    const dw = needs[1] ? convWeightVjp(x!, g!, w!.shape, attrs, F) : null;
+    // dW[m, c, k] = Σ_n Σ_o x[n, c, o·s + k·d − p] · g[n, m, o]: stride and dilation swap roles.
+    const swapped = {
+      strides: attrs.dilations,
+      dilations: attrs.strides,
+      pads: attrs.pads,
+      group: attrs.group,
+    };
+    const dw = needs[1] ? swapFirstTwo(batchCorrelation(x!, g!, w!.shape.slice(2), swapped, F), F) : null;
     const db = bias && needs[2] ? F.sum(g!, [0, ...Array.from({ length: nsp }, (_, i) => 2 + i)]) : null;
     return [dx, dw, db];
   },
 };
 
 /**
- * dW[m, c, k] = Σ_n Σ_o x[n, c, o·s + k·d − p] · g[n, m, o], computed as one Conv in which the batch plays
- * the channel role: input x' [C/G, G·N, …], kernel g' [G·M/G, N, …], stride = dilation, dilation = stride.
+ * Weight gradients of Conv and ConvTranspose share one computation, a correlation over the batch:
+ * out[a, b, k] = Σ_n Σ_o input[n, g·A/G + a, k·d + o·s − p] · kernel[n, b, o] for b in group g, done as
+ * one Conv in which the batch plays the channel role: input' [A/G, G·N, …], kernel' [B, N, …].
+ * Returns [A/G, B, K…] cropped to `k`.
  */
-function convWeightVjp(x: Value, g: Value, wShape: readonly number[], a: ConvAttrs, F: OpsApi): Value {
-  const nsp = x.shape.length - 2;
-  const [n, c] = x.shape as [number, number];
-  const m = g.shape[1]!;
-  const G = a.group;
-  const sx = x.shape.slice(2);
-  const sg = g.shape.slice(2);
-  const spatialAxes = Array.from({ length: nsp }, (_, i) => 3 + i);
-  // x [N, C, S…] → [N, G, C/G, S…] → [C/G, G, N, S…] → [C/G, G·N, S…]
-  const xr = F.reshape(F.transpose(F.reshape(x, [n, G, c / G, ...sx]), [2, 1, 0, ...spatialAxes]), [
-    c / G,
-    G * n,
-    ...sx,
-  ]);
-  // g [N, M, O…] → [N, G, M/G, O…] → [G, M/G, N, O…] → [M, N, O…]
-  const gr = F.reshape(F.transpose(F.reshape(g, [n, G, m / G, ...sg]), [1, 2, 0, ...spatialAxes]), [
-    m,
-    n,
-    ...sg,
-  ]);
-  const full = F.conv(xr, gr, null, { strides: a.dilations, dilations: a.strides, pads: a.pads, group: G }); // [C/G, M, K'…]
-  const k = wShape.slice(2);
-  const cropped = F.slice(
+function batchCorrelation(input: Value, kernel: Value, k: readonly number[], a: ConvAttrs, F: OpsApi): Value {
+  const nsp = input.rank - 2;
+  const n = input.shape[0]!;
+  const [A, B, G] = [input.shape[1]!, kernel.shape[1]!, a.group];
+  const spatial = Array.from({ length: nsp }, (_, i) => 3 + i);
+  // input [N, A, S…] → [N, G, A/G, S…] → [A/G, G, N, S…] → [A/G, G·N, S…]
+  const inputR = F.reshape(
+    F.transpose(F.reshape(input, [n, G, A / G, ...input.shape.slice(2)]), [2, 1, 0, ...spatial]),
+    [A / G, G * n, ...input.shape.slice(2)],
+  );
+  // kernel [N, B, O…] → [N, G, B/G, O…] → [G, B/G, N, O…] → [B, N, O…]
+  const kernelR = F.reshape(
+    F.transpose(F.reshape(kernel, [n, G, B / G, ...kernel.shape.slice(2)]), [1, 2, 0, ...spatial]),
+    [B, n, ...kernel.shape.slice(2)],
+  );
+  const full = F.conv(inputR, kernelR, null, a); // [A/G, B, K'…]
+  return F.slice(
     full,
     full.shape.map(() => 0),
-    [c / G, m, ...k],
+    [A / G, B, ...k],
   );
-  return F.transpose(cropped, [1, 0, ...Array.from({ length: nsp }, (_, i) => 2 + i)]); // [M, C/G, K…]
+}
+
+/** [P, Q, …] → [Q, P, …] */
+function swapFirstTwo(x: Value, F: OpsApi): Value {
+  return F.transpose(x, [1, 0, ...Array.from({ length: x.rank - 2 }, (_, i) => 2 + i)]);
 }
 
 export const ConvTranspose: OpDef<ConvTransposeAttrs> = {
   name: 'ConvTranspose',
   shape: ([x, w, bias], a) => {
     const nsp = checkConvAttrs(x!, w!, a);
-    if (a.group !== 1) throw new RuleError('only group = 1 is supported');
     if (a.outputPadding.length !== nsp) throw new RuleError(`outputPadding needs ${nsp} values`);
     const [n, c] = x!.shape as [number, number];
-    if (w!.shape[0] !== c)
-      throw new RuleError(`weight ${formatShape(w!.shape)} expects ${w!.shape[0]} input channels, got ${c}`);
-    const m = w!.shape[1]!;
+    if (w!.shape[0] !== c || c % a.group !== 0) {
+      throw new RuleError(
+        `weight ${formatShape(w!.shape)} does not fit ${c} input channels with group ${a.group}`,
+      );
+    }
+    const m = w!.shape[1]! * a.group;
     checkBias(bias, m, x!.dtype);
     const spatial = Array.from({ length: nsp }, (_, i) => {
       const op = a.outputPadding[i]!;
@@ -161,26 +171,17 @@ export const ConvTranspose: OpDef<ConvTransposeAttrs> = {
       strides: attrs.strides,
       pads: attrs.pads,
       dilations: attrs.dilations,
-      group: 1,
+      group: attrs.group,
     };
     const dx = needs[0] ? F.conv(g!, w!, null, convAttrs) : null;
-    let dw: Value | null = null;
-    if (needs[1]) {
-      // dW[c, m, k] = Σ_n Σ_i x[n, c, i] · g[n, m, i·s + k·d − p]: a Conv of g' [M, N, …] with kernel x' [C, N, …].
-      const swap = [1, 0, ...Array.from({ length: nsp }, (_, i) => 2 + i)];
-      const full = F.conv(F.transpose(g!, swap), F.transpose(x!, swap), null, {
-        strides: attrs.dilations,
-        dilations: attrs.strides,
-        pads: attrs.pads,
-        group: 1,
-      }); // [M, C, K'…]
-      const cropped = F.slice(
-        full,
-        full.shape.map(() => 0),
-        [w!.shape[1]!, w!.shape[0]!, ...w!.shape.slice(2)],
-      );
-      dw = F.transpose(cropped, swap);
-    }
+    // dW[c, m, k] = Σ_n Σ_i x[n, c, i] · g[n, m, i·s + k·d − p]: the correlation with g as input.
+    const swapped = {
+      strides: attrs.dilations,
+      dilations: attrs.strides,
+      pads: attrs.pads,
+      group: attrs.group,
+    };
+    const dw = needs[1] ? swapFirstTwo(batchCorrelation(g!, x!, w!.shape.slice(2), swapped, F), F) : null;
     const db = bias && needs[2] ? F.sum(g!, [0, ...Array.from({ length: nsp }, (_, i) => 2 + i)]) : null;
     return [dx, dw, db];
   },

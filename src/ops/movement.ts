@@ -212,7 +212,7 @@ export const Gather: OpDef<AxisAttrs> = {
     const n = numel(indices!.shape);
     const len = s[axis]!;
     const flatIdx = F.reshape(F.cast(indices!, 'int64'), [n, 1]);
-    const onehot = F.cast(F.equal(flatIdx, F.arange(len, 'int64')), g!.dtype); // [n, len]
+    const onehot = F.cast(F.equal(flatIdx, F.arange(len, 'int64', g!)), g!.dtype); // [n, len]
     const gFlat = F.reshape(g!, [pre, n, post]);
     const grad = F.matmul(F.transpose(onehot, [1, 0]), gFlat); // [len, n] @ [pre, n, post] → [pre, len, post]
     return [F.reshape(grad, s), null];
