@@ -1,4 +1,4 @@
-// Resize with PyTorch semantics: bilinear/linear with align_corners=False (ONNX pytorch_half_pixel; source
+// Resize with PyTorch semantics: bilinear/linear with align_corners=False (ONNX half_pixel; source
 // coordinates below 0 clamp to 0) and nearest (PyTorch 'nearest' = ONNX asymmetric + floor). The VJP
 // multiplies by each resized axis's interpolation matrix transposed (built on the host: shapes are static).
 import { allocate } from '../core/dtype.js';
@@ -12,16 +12,21 @@ export interface ResizeAttrs {
   readonly sizes: readonly number[];
 }
 
-/** Interpolation weights [nOut, nIn] of one axis, exactly as PyTorch computes them (spec §1). */
+/**
+ * Interpolation weights [nOut, nIn] of one axis. Linear: PyTorch align_corners=False exactly as spec §1
+ * (source s = max((i + 0.5)·nIn/nOut − 0.5, 0), also for nOut = 1). Nearest: the index ORT computes,
+ * floor(i / fround(nOut/nIn)) in float32, so the VJP scatters to the pixels the forward pass read.
+ */
 export function resizeMatrix(nIn: number, nOut: number, mode: ResizeAttrs['mode']): Float64Array {
   const m = new Float64Array(nOut * nIn);
   const scale = nIn / nOut;
+  const ortScale = Math.fround(nOut / nIn);
   for (let i = 0; i < nOut; i++) {
     if (mode === 'nearest') {
-      m[i * nIn + Math.min(Math.floor(i * scale), nIn - 1)] = 1;
+      m[i * nIn + Math.min(Math.floor(Math.fround(i / ortScale)), nIn - 1)] = 1;
       continue;
     }
-    const s = nOut === 1 ? 0 : Math.max((i + 0.5) * scale - 0.5, 0);
+    const s = Math.max((i + 0.5) * scale - 0.5, 0);
     const i0 = Math.min(Math.floor(s), nIn - 1);
     const i1 = Math.min(i0 + 1, nIn - 1);
     const lambda = s - i0;
@@ -45,7 +50,7 @@ export const Resize: OpDef<ResizeAttrs> = {
   emit: (e, { inputs, outputs, attrs }) =>
     e.node('Resize', [inputs[0]!, '', '', e.int64(attrs.sizes)], outputs, {
       mode: str(attrs.mode),
-      coordinate_transformation_mode: str(attrs.mode === 'linear' ? 'pytorch_half_pixel' : 'asymmetric'),
+      coordinate_transformation_mode: str(attrs.mode === 'linear' ? 'half_pixel' : 'asymmetric'),
       nearest_mode: str('floor'),
     }),
   vjp: ({ cotangents: [g], inputs: [x], attrs }, F) => [resizeVjp(g!, x!.shape, attrs.mode, F)],

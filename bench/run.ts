@@ -1,0 +1,64 @@
+// `npm run bench -- <name> [--out file]`: runs one benchmark, writes its JSON (default
+// bench/results/<name>.json) and a Markdown table beside it, and prints the table.
+import { renameSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import type { BenchResult } from './bench_result.js';
+import { runEngineBench } from './engine.js';
+
+const BENCHES: Record<string, () => Promise<BenchResult>> = {
+  engine: runEngineBench,
+};
+
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+function markdown(name: string, machine: Record<string, unknown>, result: BenchResult): string {
+  const rows = result.metrics.map(
+    (m) => `| ${m.name} | ${m.value.toPrecision(4)} | ${m.unit} | ${m.note ?? ''} |`,
+  );
+  return [
+    `# Benchmark: ${name}`,
+    '',
+    `Machine: ${machine['cpu']} (${machine['cores']} cores, ${machine['memoryGiB']} GiB), node ${machine['node']}, onnxruntime-node ${machine['onnxruntime']}. ${machine['date']}`,
+    '',
+    '| metric | value | unit | how |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+    ...(result.notes ?? []).map((n) => `- ${n}`),
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' } } });
+  const name = positionals[0];
+  if (!name || !BENCHES[name]) {
+    console.error(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [--out file.json]`);
+    process.exit(2);
+  }
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    onnxruntime: ort.env.versions.node,
+    date: new Date().toISOString(),
+  };
+  const result = await BENCHES[name]!();
+  const out = values.out ?? join(dirname(fileURLToPath(import.meta.url)), 'results', `${name}.json`);
+  writeAtomic(out, `${JSON.stringify({ bench: name, machine, ...result }, null, 2)}\n`);
+  const table = markdown(name, machine, result);
+  writeAtomic(out.replace(/\.json$/, '') + '.md', table);
+  console.log(table);
+  console.log(`wrote ${out}`);
+}
+
+await main();
