@@ -35,7 +35,7 @@ function maxAbsDiff(a: ArrayLike<number | bigint>, b: ArrayLike<number | bigint>
 function exportedOps(outputs: Record<string, Value>): string[] {
   const first = Object.values(outputs)[0]!;
   const model = onnx.ModelProto.decode(exportModel(first.graph, { outputs }).model);
-  return model.graph!.node.map((n) => n.opType!);
+  return model.graph!.node!.map((n) => n.opType!);
 }
 
 describe('shape errors', () => {
@@ -240,12 +240,12 @@ describe('ONNX export', () => {
     const exported = exportModel(g, { outputs: { y }, metadata: { config: '{"a":1}' } });
     const model = onnx.ModelProto.decode(exported.model);
     assert.deepEqual(
-      model.graph!.node.map((n) => n.opType),
+      model.graph!.node!.map((n) => n.opType),
       ['Neg'],
     );
-    assert.equal(Number(model.opsetImport[0]!.version), 17);
+    assert.equal(Number(model.opsetImport![0]!.version), 17);
     assert.deepEqual(
-      model.metadataProps.map((p) => [p.key, p.value]),
+      model.metadataProps!.map((p) => [p.key, p.value]),
       [['config', '{"a":1}']],
     );
   });
@@ -261,11 +261,11 @@ describe('ONNX export', () => {
     const y = F.matmul(F.matmul(x, frozen), trainable);
     const model = onnx.ModelProto.decode(exportModel(g, { outputs: { y } }).model);
     assert.deepEqual(
-      model.graph!.initializer.map((t) => t.name),
+      model.graph!.initializer!.map((t) => t.name),
       ['blocks.0.weight'],
     );
     assert.deepEqual(
-      model.graph!.input.map((t) => t.name),
+      model.graph!.input!.map((t) => t.name),
       ['x', 'adapter.weight'],
     );
   });
@@ -282,7 +282,7 @@ describe('ONNX export', () => {
     assert.ok(exported.externalData);
     assert.equal(exported.externalData.byteLength, 512 * 4 * 4);
     const model = onnx.ModelProto.decode(exported.model);
-    assert.equal(model.graph!.initializer[0]!.dataLocation, onnx.TensorProto.DataLocation.EXTERNAL);
+    assert.equal(model.graph!.initializer![0]!.dataLocation, onnx.TensorProto.DataLocation.EXTERNAL);
     const session = await OrtSession.create(exported);
     const ones = hostTensor('float32', [1, 512], new Float32Array(512).fill(1));
     const out = await session.run({ x: ones });

@@ -33,7 +33,7 @@ export interface OpSpec {
   readonly noVjp?: boolean;
 }
 
-/** ORT CPU has no float64 kernel for these (found by probing onnxruntime-node 1.23.2). */
+/** ORT CPU has no float64 kernel for Erf, Sin, Cos, Conv, ConvTranspose, Resize (found by probing onnxruntime-node 1.23.2). */
 const F32 = 'float32' as const;
 
 export const OP_SPECS: readonly OpSpec[] = [
@@ -83,6 +83,8 @@ export const OP_SPECS: readonly OpSpec[] = [
     build: ([a, b]) => F.pow(a!, b!),
   },
   { name: 'Erf', primitive: 'Erf', inputs: [{ shape: [3, 5] }], build: ([a]) => F.erf(a!), dtype: F32 },
+  { name: 'Sin', primitive: 'Sin', inputs: [{ shape: [3, 5] }], build: ([a]) => F.sin(a!), dtype: F32 },
+  { name: 'Cos', primitive: 'Cos', inputs: [{ shape: [3, 5] }], build: ([a]) => F.cos(a!), dtype: F32 },
   { name: 'Tanh', primitive: 'Tanh', inputs: [{ shape: [3, 5] }], build: ([a]) => F.tanh(a!) },
   { name: 'Sigmoid', primitive: 'Sigmoid', inputs: [{ shape: [3, 5] }], build: ([a]) => F.sigmoid(a!) },
   {

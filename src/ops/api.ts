@@ -77,6 +77,8 @@ export const log = (x: Value): Value => bind1(E.Log, [x], NONE);
 export const sqrt = (x: Value): Value => bind1(E.Sqrt, [x], NONE);
 export const erf = (x: Value): Value => bind1(E.Erf, [x], NONE);
 export const tanh = (x: Value): Value => bind1(E.Tanh, [x], NONE);
+export const sin = (x: Value): Value => bind1(E.Sin, [x], NONE);
+export const cos = (x: Value): Value => bind1(E.Cos, [x], NONE);
 export const sigmoid = (x: Value): Value => bind1(E.Sigmoid, [x], NONE);
 export const relu = (x: Value): Value => bind1(E.Relu, [x], NONE);
 export const cast = (x: Value, to: DType): Value => (x.dtype === to ? x : bind1(E.Cast, [x], { to }));

@@ -66,6 +66,8 @@ export const Relu = unary('Relu', ({ cotangents: [g], inputs: [x] }, F) => [
 export const Erf = unary('Erf', ({ cotangents: [g], inputs: [x] }, F) => [
   F.mul(g!, F.mul(F.exp(F.neg(F.mul(x!, x!))), 2 / Math.sqrt(Math.PI))),
 ]);
+export const Sin = unary('Sin', ({ cotangents: [g], inputs: [x] }, F) => [F.mul(g!, F.cos(x!))]);
+export const Cos = unary('Cos', ({ cotangents: [g], inputs: [x] }, F) => [F.neg(F.mul(g!, F.sin(x!)))]);
 /** Identity; with `stopGradient` it blocks the reverse sweep (autodiff treats its VJP as absent). */
 export interface IdentityAttrs {
   readonly stopGradient: boolean;

@@ -427,6 +427,8 @@ export const REFERENCE: { readonly [K in PrimitiveName]: RefKernel<AttrsOf<K>> }
   Sqrt: unary(Math.sqrt),
   Pow: binary(Math.pow),
   Erf: unary(erf),
+  Sin: unary(Math.sin),
+  Cos: unary(Math.cos),
   Tanh: unary(Math.tanh),
   Sigmoid: unary((x) => 1 / (1 + Math.exp(-x))),
   Relu: unary((x) => Math.max(x, 0)),

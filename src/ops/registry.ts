@@ -22,6 +22,8 @@ import {
   Sigmoid,
   Sqrt,
   Sub,
+  Sin,
+  Cos,
   Tanh,
   Where,
 } from './elementwise.js';
@@ -42,6 +44,8 @@ export const PRIMITIVES = {
   Sqrt,
   Pow,
   Erf,
+  Sin,
+  Cos,
   Tanh,
   Sigmoid,
   Relu,
