@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // masam command-line entry: subcommand dispatch. The only layer that reads argv, env and files.
 import { type Command, UsageError } from './command.js';
+import { convert } from './commands/convert.js';
+import { info } from './commands/info.js';
 import { version } from './version.js';
 
-const COMMANDS: readonly Command[] = [];
+const COMMANDS: readonly Command[] = [info, convert];
 
 function help(): string {
   const width = Math.max(8, ...COMMANDS.map((c) => c.name.length));

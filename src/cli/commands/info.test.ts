@@ -1,0 +1,122 @@
+// Tests for `masam info`: JSON and text output on the NIfTI and DICOM fixtures and on a folder of PNG frames.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it, mock } from 'node:test';
+import { PNG } from 'pngjs';
+import { fixturePath } from '../../../test/fixtures.js';
+import { aff2axcodes, affineMaxDiff, toAffine } from '../../io/geometry.js';
+import { UsageError } from '../command.js';
+import { type VolumeInfo, info } from './info.js';
+
+/** Runs `masam info` with `args` and returns its exit code and what it printed. */
+async function runInfo(args: string[]): Promise<{ code: number; out: string }> {
+  const log = mock.method(console, 'log', () => undefined);
+  try {
+    const code = await info.run(args);
+    return { code, out: log.mock.calls.map((c) => String(c.arguments[0])).join('\n') };
+  } finally {
+    log.mock.restore();
+  }
+}
+
+async function infoJson(path: string): Promise<VolumeInfo> {
+  const { code, out } = await runInfo([path, '--json']);
+  assert.equal(code, 0);
+  return JSON.parse(out) as VolumeInfo;
+}
+
+/** Writes T frames of W×H whose red channel is 10·t + x, so the stacking order is visible in the data. */
+function writeFrames(dir: string, names: readonly string[], w: number, h: number): void {
+  names.forEach((name, t) => {
+    const png = new PNG({ width: w, height: h });
+    for (let p = 0; p < w * h; p++) png.data.set([10 * t + (p % w), 50, 200, 255], 4 * p);
+    writeFileSync(join(dir, name), PNG.sync.write(png));
+  });
+}
+
+interface NiftiCase {
+  file: string;
+  shape: number[];
+  dtype_on_disk: string;
+  affine: number[][];
+  zooms: number[];
+  min: number;
+  max: number;
+  sform_code: number;
+  qform_code: number;
+}
+const NIFTI_CASES: NiftiCase[] = JSON.parse(readFileSync(fixturePath('nifti', 'cases.json'), 'utf8')).cases;
+
+describe('masam info', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'masam-info-'));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  for (const c of NIFTI_CASES.filter((x) =>
+    ['ct_int16_slope.nii.gz', 'series_4d_int16.nii.gz'].includes(x.file),
+  )) {
+    it(`prints shape, spacing, affine, orientation and range of ${c.file} as JSON`, async () => {
+      const r = await infoJson(fixturePath('nifti', c.file));
+      assert.equal(r.format, 'nifti');
+      assert.deepEqual(r.shape, c.shape);
+      assert.deepEqual(r.spacing, c.zooms);
+      assert.ok(affineMaxDiff(toAffine(r.affine), toAffine(c.affine)) < 1e-9);
+      assert.equal(r.orientation, aff2axcodes(toAffine(c.affine)));
+      assert.deepEqual(r.range, [c.min, c.max]);
+      assert.equal(r.nifti?.datatype, c.dtype_on_disk);
+      assert.deepEqual([r.nifti?.sformCode, r.nifti?.qformCode], [c.sform_code, c.qform_code]);
+    });
+  }
+
+  it('prints a readable text summary without --json', async () => {
+    const { code, out } = await runInfo([fixturePath('nifti', 'ct_int16_slope.nii.gz')]);
+    assert.equal(code, 0);
+    assert.match(out, /^shape\s+\[64, 48, 20\]$/m);
+    assert.match(out, /^dtype\s+float32$/m);
+    assert.match(out, /^spacing\s+\[0\.8, 0\.8, 2\.5\] mm$/m);
+    assert.match(out, /^orientation\s+RAS$/m);
+    assert.match(out, /^range\s+\[-1024, 1975\]$/m);
+    assert.match(out, /NIfTI-1, int16 on disk, scaling 1·x \+ -1024, sform_code 2, qform_code 0/);
+  });
+
+  it('stacks a folder of PNG frames in natural name order into [W, H, T, 3], oriented LPS', async () => {
+    const dir = join(tmp, 'frames');
+    mkdirSync(dir);
+    writeFrames(dir, ['f1.png', 'f2.png', 'f10.png'], 6, 4);
+    mkdirSync(join(dir, 'sub')); // sub-folders and hidden files are not frames
+    writeFileSync(join(dir, '.hidden.png'), 'not a png');
+    const r = await infoJson(dir);
+    assert.equal(r.format, 'frames');
+    assert.deepEqual(r.shape, [6, 4, 3, 3]);
+    assert.equal(r.dtype, 'uint8');
+    assert.equal(r.orientation, 'LPS');
+    assert.deepEqual(r.spacing, [1, 1, 1, 1]);
+    assert.deepEqual(r.range, [0, 200]);
+    assert.equal(r.nifti, undefined);
+  });
+
+  it('reads a DICOM series folder with its RAS affine', async () => {
+    const cases = JSON.parse(readFileSync(fixturePath('dicom', 'cases.json'), 'utf8'));
+    const s = cases.series;
+    const r = await infoJson(fixturePath('dicom', s.dir));
+    assert.equal(r.format, 'dicom');
+    assert.deepEqual(r.shape, [s.columns, s.rows, s.slices]);
+    // LPS → RAS: negate the first two rows.
+    const ras = toAffine((s.affine_lps as number[][]).map((row, i) => (i < 2 ? row.map((x) => -x) : row)));
+    assert.ok(affineMaxDiff(toAffine(r.affine), ras) < 1e-6, JSON.stringify(r.affine));
+    assert.equal(r.orientation, aff2axcodes(ras));
+  });
+
+  it('treats a wrong argument list as a usage error', async () => {
+    await assert.rejects(runInfo([]), UsageError);
+    await assert.rejects(runInfo(['a.nii', 'b.nii']), UsageError);
+    await assert.rejects(runInfo(['a.nii', '--bogus']), UsageError);
+  });
+
+  it('fails with the file name when the file is not a volume', async () => {
+    const junk = join(tmp, 'notes.txt');
+    writeFileSync(junk, 'hello, this is not a volume at all '.repeat(10));
+    await assert.rejects(runInfo([junk]), /notes\.txt: unknown file type/);
+  });
+});
