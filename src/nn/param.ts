@@ -18,6 +18,8 @@ export interface ParamSourceOptions {
   readonly trainable?: ReadonlySet<string>;
   /** Initialises missing weights (and stores them in `weights`); without it a missing weight is an error. */
   readonly rng?: Rng;
+  /** Only record names and shapes (every parameter becomes a data-less graph input). */
+  readonly shapesOnly?: boolean;
 }
 
 /** Resolves parameter names to graph values for one trace. */
@@ -38,6 +40,12 @@ export class ParamSource {
       if (!shapesEqual(cached.shape, shape))
         throw new MasamError(`parameter '${name}' declared twice with different shapes`);
       return cached;
+    }
+    if (this.options.shapesOnly) {
+      const input = this.graph.input(name, 'float32', shape);
+      this.values.set(name, input);
+      this.declared.push(name);
+      return input;
     }
     let tensor = this.options.weights.get(name);
     if (!tensor) {

@@ -1,0 +1,33 @@
+// MA-SAM's transformer block (masam-spec §2.3): SAM's block parts, untouched, with two 3D adapters and FacT
+// around them, in the official order: adapter 1, attention (+FacT on q/v), adapter 2, MLP.
+import type { Value } from '../../graph/index.js';
+import type { ParamScope } from '../../nn/index.js';
+import * as F from '../../ops/index.js';
+import type { MaSamConfig } from '../sam/config.js';
+import type { Block } from '../sam/image_encoder.js';
+import { Adapter3d } from './adapter3d.js';
+import { type DropoutNoise, FactBlock, type FactShared } from './fact.js';
+
+export class MaSamBlock {
+  readonly adapter1: Adapter3d;
+  readonly adapter2: Adapter3d;
+  readonly fact: FactBlock;
+
+  constructor(
+    cfg: MaSamConfig,
+    p: ParamScope,
+    readonly base: Block,
+    shared: FactShared,
+  ) {
+    this.adapter1 = new Adapter3d(cfg, p, '');
+    this.adapter2 = new Adapter3d(cfg, p, '_2');
+    this.fact = new FactBlock(cfg, p, shared, cfg.fact_scale);
+  }
+
+  forward(x: Value, slices: number, noise?: DropoutNoise): Value {
+    const x1 = F.add(x, this.adapter1.forward(x, slices));
+    const x2 = F.add(x1, this.base.attention(x1, { qkvDelta: (h) => this.fact.delta(h, noise) }));
+    const x3 = F.add(x2, this.adapter2.forward(x2, slices));
+    return F.add(x3, this.base.mlp(x3));
+  }
+}
