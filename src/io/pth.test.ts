@@ -277,11 +277,13 @@ describe('writePth', () => {
     assert.throws(() => writePth([], { archiveName: 'a/b' }), /archive name/);
   });
 
-  const torchCheck = spawnSync('python3', ['-c', 'import torch'], { encoding: 'utf8' });
+  // $MASAM_PYTHON (e.g. Debian's /usr/bin/python3 with python3-torch) or python3.
+  const python = process.env['MASAM_PYTHON'] ?? 'python3';
+  const torchCheck = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
   const torchMissing =
     torchCheck.status === 0
       ? false
-      : `python3 cannot import torch here (${(torchCheck.stderr || String(torchCheck.error)).trim().split('\n').at(-1)}); CI may not have it`;
+      : `${python} cannot import torch here (${(torchCheck.stderr || String(torchCheck.error)).trim().split('\n').at(-1)}); CI may not have it`;
 
   it(
     'writes files that torch.load reads back to the same keys, dtypes, shapes, values and Parameters',
@@ -298,7 +300,7 @@ describe('writePth', () => {
           "sd = torch.load(sys.argv[1], map_location='cpu')",
           'print(json.dumps([[k, str(v.dtype), list(v.shape), isinstance(v, torch.nn.Parameter), v.detach().flatten().tolist()] for k, v in sd.items()]))',
         ].join('\n');
-        const run = spawnSync('python3', ['-c', script, file], { encoding: 'utf8' });
+        const run = spawnSync(python, ['-c', script, file], { encoding: 'utf8' });
         assert.equal(run.status, 0, run.stderr);
         const torchDtype = {
           float32: 'float32',

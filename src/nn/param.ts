@@ -27,6 +27,10 @@ export class ParamSource {
   private readonly values = new Map<string, Value>();
   /** Every parameter the traced model declared, in declaration order. */
   readonly declared: string[] = [];
+  /** The group each parameter was declared in (see ParamScope.group); 'base' by default. */
+  readonly groups = new Map<string, string>();
+  /** Shape of each declared parameter. */
+  readonly shapes = new Map<string, readonly number[]>();
 
   constructor(readonly options: ParamSourceOptions) {}
 
@@ -34,13 +38,15 @@ export class ParamSource {
     return this.options.graph;
   }
 
-  value(name: string, shape: readonly number[], init: Init): Value {
+  value(name: string, shape: readonly number[], init: Init, group = 'base'): Value {
     const cached = this.values.get(name);
     if (cached) {
       if (!shapesEqual(cached.shape, shape))
         throw new MasamError(`parameter '${name}' declared twice with different shapes`);
       return cached;
     }
+    this.groups.set(name, group);
+    this.shapes.set(name, [...shape]);
     if (this.options.shapesOnly) {
       const input = this.graph.input(name, 'float32', shape);
       this.values.set(name, input);
@@ -67,16 +73,26 @@ export class ParamSource {
   }
 }
 
-/** A name prefix over a ParamSource: `p.pp('blocks.3').param('norm1.weight', …)`. */
+/**
+ * A name prefix over a ParamSource: `p.pp('blocks.3').param('norm1.weight', …)`. A scope may also tag
+ * the parameters declared under it with a group (`p.group('adapters')`), so models state explicitly which
+ * groups train instead of matching name substrings.
+ */
 export class ParamScope {
   constructor(
     readonly source: ParamSource,
     readonly prefix = '',
+    readonly groupName = 'base',
   ) {}
 
   /** The scope one level down. */
   pp(name: string): ParamScope {
-    return new ParamScope(this.source, this.key(name));
+    return new ParamScope(this.source, this.key(name), this.groupName);
+  }
+
+  /** The same prefix, with parameters declared under it tagged `group`. */
+  group(group: string): ParamScope {
+    return new ParamScope(this.source, this.prefix, group);
   }
 
   /** The full checkpoint key of `name` in this scope. */
@@ -85,7 +101,7 @@ export class ParamScope {
   }
 
   param(name: string, shape: readonly number[], init: Init): Value {
-    return this.source.value(this.key(name), shape, init);
+    return this.source.value(this.key(name), shape, init, this.groupName);
   }
 
   /** Runs `fn` inside a graph name scope named after this parameter scope (for the profiler). */
