@@ -8,9 +8,11 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import type { BenchResult } from './bench_result.js';
 import { runEngineBench } from './engine.js';
+import { runModelBench } from './model.js';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   engine: runEngineBench,
+  model: runModelBench,
 };
 
 function writeAtomic(path: string, text: string): void {

@@ -18,7 +18,8 @@ const LADDER: Record<string, string[]> = {
   metrics: ['core'],
   train: ['models', 'autodiff', 'runtime', 'data', 'metrics'],
   infer: ['models', 'runtime', 'data', 'io', 'metrics'],
-  cli: ['train', 'infer', 'io', 'metrics'],
+  api: ['train', 'infer', 'io', 'metrics'],
+  cli: ['api', 'train', 'infer', 'io', 'metrics'],
   viewer: ['infer', 'io', 'runtime'],
 };
 /** Layers that must stay browser-safe: no `node:` or Node built-in imports. */

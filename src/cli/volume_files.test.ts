@@ -7,7 +7,8 @@ import { after, describe, it } from 'node:test';
 import { fixturePath } from '../../test/fixtures.js';
 import { FormatError } from '../core/errors.js';
 import { parseNifti, serializeNifti } from '../io/nifti.js';
-import { naturalCompare, readVolume, writeFileAtomic, writeVolumeAtomic } from './volume_files.js';
+import { writeFileAtomic } from '../api/files.js';
+import { naturalCompare, readVolume, writeVolumeAtomic } from './volume_files.js';
 
 describe('naturalCompare', () => {
   it('orders digit runs by value and the rest by code unit', () => {

@@ -1,9 +1,9 @@
 // Volumes on disk for the CLI: reading by extension and folder content (NIfTI, DICOM, PNG/JPEG frames) and
 // atomic writes (a temp file in the target's directory, fsync, rename), so no partial file is ever left.
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, open, readFile, readdir, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { removeQuietly, tempPathFor, writeFileAtomic } from '../api/files.js';
 import { FormatError, MasamError } from '../core/errors.js';
 import {
   type FramesToVolumeOptions,
@@ -143,32 +143,6 @@ export async function readVolume(path: string, options: ReadVolumeOptions = {}):
 }
 
 /** A temp file name beside `path` (same directory, so the final rename is atomic). */
-function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-}
-
-async function removeQuietly(path: string): Promise<void> {
-  await unlink(path).catch(() => undefined);
-}
-
-/** Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename over `path`. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = tempPathFor(path);
-  try {
-    const fh = await open(tmp, 'wx');
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await removeQuietly(tmp);
-    throw err;
-  }
-}
-
 /**
  * Writes `volume` as NIfTI, gzipped when `path` ends in .nii.gz, atomically (see writeFileAtomic).
  * @throws MasamError when `path` does not end in .nii or .nii.gz.

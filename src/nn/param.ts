@@ -8,6 +8,9 @@ import { formatShape, numel, shapesEqual } from '../core/shape.js';
 import type { Graph, Value } from '../graph/index.js';
 import type { Init } from './init.js';
 
+/** Group of persistent buffers (saved in checkpoints, never trained), e.g. SAM's Gaussian PE matrix. */
+export const BUFFER_GROUP = 'buffers';
+
 /** Named float32 weights: what checkpoints load into and optimizers update. */
 export type Weights = Map<string, HostTensor<'float32'>>;
 
@@ -36,6 +39,13 @@ export class ParamSource {
 
   get graph(): Graph {
     return this.options.graph;
+  }
+
+  /** The graph value of a parameter already declared in this trace. */
+  valueOf(name: string): Value {
+    const v = this.values.get(name);
+    if (!v) throw new MasamError(`parameter '${name}' was not declared by the traced model`);
+    return v;
   }
 
   value(name: string, shape: readonly number[], init: Init, group = 'base'): Value {

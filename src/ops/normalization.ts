@@ -1,6 +1,6 @@
 // Softmax, LogSoftmax (one axis) and LayerNormalization (over the trailing axes from `axis`). Kept as
 // primitives because ORT fuses them; composites in composite.ts tie each to its definition in the tests.
-import { type OpDef, RuleError, float, int } from './def.js';
+import { type OpDef, RuleError, float, int, ints } from './def.js';
 import type { AxisAttrs } from './movement.js';
 
 export const Softmax: OpDef<AxisAttrs> = {
@@ -43,8 +43,19 @@ export const LayerNormalization: OpDef<LayerNormAttrs> = {
     }
     return [{ dtype: x!.dtype, shape: x!.shape }];
   },
-  emit: (e, { inputs, outputs, attrs }) =>
-    e.node('LayerNormalization', inputs, outputs, { axis: int(attrs.axis), epsilon: float(attrs.epsilon) }),
+  // ORT's CPU kernel computes the variance in one pass (E[x²] − E[x]²), which loses float32 precision
+  // where |mean| ≫ std (SAM's 4- and 8-channel LayerNorm2d); centring first restores PyTorch's accuracy.
+  emit: (e, { inputs, outputs, attrs, inputTypes }) => {
+    const rank = inputTypes[0]!.shape.length;
+    const axes = Array.from({ length: rank - attrs.axis }, (_, i) => attrs.axis + i);
+    const [mean, centred] = [e.temp(), e.temp()];
+    e.node('ReduceMean', [inputs[0]!], [mean], { axes: ints(axes), keepdims: int(1) });
+    e.node('Sub', [inputs[0]!, mean], [centred]);
+    e.node('LayerNormalization', [centred, ...inputs.slice(1)], outputs, {
+      axis: int(attrs.axis),
+      epsilon: float(attrs.epsilon),
+    });
+  },
   vjp: ({ cotangents: [g], inputs: [x, scale, bias], attrs, needs }, F) => {
     // Recompute the normalised input (cheap next to the matmuls around it) instead of saving it.
     const axes = Array.from({ length: x!.rank - attrs.axis }, (_, i) => attrs.axis + i);

@@ -1,6 +1,6 @@
 // Session over onnxruntime-node: CPU everywhere (intra-op threads = cores by default), CUDA where the user
 // installed ORT's CUDA binaries (see README, "GPU").
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -8,6 +8,7 @@ import type { DType, TypedArrayOf } from '../core/dtype.js';
 import { MasamError } from '../core/errors.js';
 import { type HostTensor, hostTensor } from '../core/host_tensor.js';
 import type { ExportedModel, TensorSpec } from '../onnx/export.js';
+import { inspectModel } from '../onnx/inspect.js';
 import { type Device, type Session, validateFeeds } from './session.js';
 
 export interface OrtSessionOptions {
@@ -63,6 +64,18 @@ export class OrtSession implements Session {
       throw new MasamError(`onnxruntime could not load the model: ${(err as Error).message}`);
     }
     return new OrtSession(session, exported.inputs, exported.outputs);
+  }
+
+  /** Opens an .onnx file (external data next to it is found by ORT); the signature is read from the file. */
+  static async fromFile(path: string, options: OrtSessionOptions = {}): Promise<OrtSession> {
+    const signature = inspectModel(readFileSync(path), path);
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(path, toOrtOptions(options));
+    } catch (err) {
+      throw new MasamError(`${path}: onnxruntime could not load the model: ${(err as Error).message}`);
+    }
+    return new OrtSession(session, signature.inputs, signature.outputs);
   }
 
   async run(

@@ -7,6 +7,7 @@ import type { MaSamConfig } from '../sam/config.js';
 import type { Block } from '../sam/image_encoder.js';
 import { Adapter3d } from './adapter3d.js';
 import { type DropoutNoise, FactBlock, type FactShared } from './fact.js';
+import { PARAM_GROUPS } from './trainable.js';
 
 export class MaSamBlock {
   readonly adapter1: Adapter3d;
@@ -19,9 +20,9 @@ export class MaSamBlock {
     readonly base: Block,
     shared: FactShared,
   ) {
-    this.adapter1 = new Adapter3d(cfg, p, '');
-    this.adapter2 = new Adapter3d(cfg, p, '_2');
-    this.fact = new FactBlock(cfg, p, shared, cfg.fact_scale);
+    this.adapter1 = new Adapter3d(cfg, p.group(PARAM_GROUPS.adapters), '');
+    this.adapter2 = new Adapter3d(cfg, p.group(PARAM_GROUPS.adapters), '_2');
+    this.fact = new FactBlock(cfg, p.group(PARAM_GROUPS.fact), shared, cfg.fact_scale);
   }
 
   forward(x: Value, slices: number, noise?: DropoutNoise): Value {

@@ -44,9 +44,14 @@ export function loadSamCheckpoint(
     const data = toFloat32(t, name, options.source);
     const globalRelPos = GLOBAL_REL_POS.exec(name);
     const resizable =
-      gridChanged && (name === 'image_encoder.pos_embed' || (globalRelPos && options.globalBlocks.includes(Number(globalRelPos[1]))));
+      gridChanged &&
+      (name === 'image_encoder.pos_embed' ||
+        (globalRelPos && options.globalBlocks.includes(Number(globalRelPos[1]))));
     if (resizable && !shapesEqual(t.shape, shape)) {
-      weights.set(name, name === 'image_encoder.pos_embed' ? resizePosEmbed(data, shape) : resizeRows(data, shape[0]!));
+      weights.set(
+        name,
+        name === 'image_encoder.pos_embed' ? resizePosEmbed(data, shape) : resizeRows(data, shape[0]!),
+      );
       report.resized.push(name);
     } else if (shapesEqual(t.shape, shape)) {
       weights.set(name, data);
@@ -61,7 +66,8 @@ export function loadSamCheckpoint(
 
 function toFloat32(t: HostTensor, name: string, source: string): HostTensor<'float32'> {
   if (t.dtype === 'float32') return t as HostTensor<'float32'>;
-  if (t.dtype !== 'float64') throw new MasamError(`${source}: '${name}' is ${t.dtype}, expected a float tensor`);
+  if (t.dtype !== 'float64')
+    throw new MasamError(`${source}: '${name}' is ${t.dtype}, expected a float tensor`);
   return hostTensor('float32', t.shape, Float32Array.from(t.data as Float64Array));
 }
 
@@ -118,16 +124,19 @@ export function masamCheckpointKey(name: string): string | null {
   if (core) return `${core[2]}_FacTs_${core[1]!.padStart(3, '0')}`;
   if (name === 'image_encoder.FacTu.weight' || name === 'image_encoder.FacTv.weight') return name;
   const block = BLOCK_PARAM.exec(name);
-  if (block && block[2]!.startsWith('adapter_')) return `image_encoder.ImageEncoderViT.blocks.${block[1]}.Block.${block[2]}`;
+  if (block && block[2]!.startsWith('adapter_'))
+    return `image_encoder.ImageEncoderViT.blocks.${block[1]}.Block.${block[2]}`;
   if (name.startsWith('prompt_encoder.') || name.startsWith('mask_decoder.')) return name;
   return null;
 }
 
 /** The official in-memory parameter name (the fixtures' names.json `name`) of a masam weight. */
 export function officialParamName(name: string): string {
-  if (name === 'image_encoder.FacTu.weight' || name === 'image_encoder.FacTv.weight') return name.slice('image_encoder.'.length);
+  if (name === 'image_encoder.FacTu.weight' || name === 'image_encoder.FacTv.weight')
+    return name.slice('image_encoder.'.length);
   const core = FACT_CORE.exec(name);
-  if (core) return `sam.image_encoder.ImageEncoderViT.blocks.${core[1]}.Block.attn.Attention.qkv.${core[2]}_FacTs.weight`;
+  if (core)
+    return `sam.image_encoder.ImageEncoderViT.blocks.${core[1]}.Block.attn.Attention.qkv.${core[2]}_FacTs.weight`;
   const block = BLOCK_PARAM.exec(name);
   if (block) {
     const rest = block[2]!
@@ -135,7 +144,8 @@ export function officialParamName(name: string): string {
       .replace(/^attn\.(?!Attention)/, 'attn.Attention.');
     return `sam.image_encoder.ImageEncoderViT.blocks.${block[1]}.Block.${rest}`;
   }
-  if (name.startsWith('image_encoder.')) return `sam.image_encoder.ImageEncoderViT.${name.slice('image_encoder.'.length)}`;
+  if (name.startsWith('image_encoder.'))
+    return `sam.image_encoder.ImageEncoderViT.${name.slice('image_encoder.'.length)}`;
   return `sam.${name}`;
 }
 
@@ -171,12 +181,17 @@ export function applyMaSamCheckpoint(
   const missing = [...byKey.keys()].filter((k) => !checkpoint.has(k));
   if (missing.length > 0) problems.push(`missing ${missing.length} keys (e.g. '${missing[0]}')`);
   if (problems.length > 0) {
-    throw new MasamError(`${source}: not an MA-SAM checkpoint for this config: ${problems.slice(0, 5).join('; ')}`);
+    throw new MasamError(
+      `${source}: not an MA-SAM checkpoint for this config: ${problems.slice(0, 5).join('; ')}`,
+    );
   }
 }
 
 /** MA-SAM save-format entries (spec §7.4 order: q cores, v cores, FacTu, FacTv, prompt encoder, decoder, adapters). */
-export function masamCheckpointEntries(weights: Weights, depth: number): { key: string; tensor: HostTensor; parameter: boolean }[] {
+export function masamCheckpointEntries(
+  weights: Weights,
+  depth: number,
+): { key: string; tensor: HostTensor; parameter: boolean }[] {
   const get = (name: string) => {
     const t = weights.get(name);
     if (!t) throw new MasamError(`cannot save: weight '${name}' is missing`);
@@ -189,10 +204,12 @@ export function masamCheckpointEntries(weights: Weights, depth: number): { key: 
       out.push({ key: masamCheckpointKey(name)!, tensor: get(name), parameter: true });
     }
   }
-  for (const name of ['image_encoder.FacTu.weight', 'image_encoder.FacTv.weight']) out.push({ key: name, tensor: get(name), parameter: false });
+  for (const name of ['image_encoder.FacTu.weight', 'image_encoder.FacTv.weight'])
+    out.push({ key: name, tensor: get(name), parameter: false });
   const names = [...weights.keys()];
   for (const prefix of ['prompt_encoder.', 'mask_decoder.']) {
-    for (const name of names.filter((n) => n.startsWith(prefix))) out.push({ key: name, tensor: get(name), parameter: false });
+    for (const name of names.filter((n) => n.startsWith(prefix)))
+      out.push({ key: name, tensor: get(name), parameter: false });
   }
   for (const name of names.filter((n) => /^image_encoder\.blocks\.\d+\.adapter_/.test(n))) {
     out.push({ key: masamCheckpointKey(name)!, tensor: get(name), parameter: false });
@@ -201,7 +218,10 @@ export function masamCheckpointEntries(weights: Weights, depth: number): { key: 
 }
 
 /** Total element count of a shape map (for reports). */
-export function countParams(shapes: ReadonlyMap<string, readonly number[]>, names?: Iterable<string>): number {
+export function countParams(
+  shapes: ReadonlyMap<string, readonly number[]>,
+  names?: Iterable<string>,
+): number {
   let n = 0;
   for (const name of names ?? shapes.keys()) n += numel(shapes.get(name) ?? []);
   return n;

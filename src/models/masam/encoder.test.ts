@@ -29,20 +29,36 @@ function relErr(a: HostTensor, ref: HostTensor): number {
 function encoderShapes(cfg: MaSamConfig): Map<string, readonly number[]> {
   const source = new ParamSource({ graph: new Graph(), weights: new Map(), shapesOnly: true });
   new MaSamImageEncoder(cfg, new ParamScope(source).pp('image_encoder'));
-  return new Map(source.declared.map((n) => [n, source.graph.inputs.find((v) => (v.source as { name: string }).name === n)!.shape]));
+  return new Map(
+    source.declared.map((n) => [
+      n,
+      source.graph.inputs.find((v) => (v.source as { name: string }).name === n)!.shape,
+    ]),
+  );
 }
 
 for (const fixture of ['tiny-a', 'tiny-b']) {
   describe(`MA-SAM image encoder matches the official outputs (${fixture})`, () => {
     after(clearCompileCache);
     const cfg = resolveConfig(JSON.parse(readFileSync(fixturePath(fixture, 'config.json'), 'utf8')));
-    const expected = readSafetensors(readFileSync(fixturePath(fixture, 'expected.safetensors')), 'expected').tensors;
-    const inputs = readSafetensors(readFileSync(fixturePath(fixture, 'inputs.safetensors')), 'inputs').tensors;
+    const expected = readSafetensors(
+      readFileSync(fixturePath(fixture, 'expected.safetensors')),
+      'expected',
+    ).tensors;
+    const inputs = readSafetensors(
+      readFileSync(fixturePath(fixture, 'inputs.safetensors')),
+      'inputs',
+    ).tensors;
     const shapes = encoderShapes(cfg);
     const sam = readPth(readFileSync(fixturePath(fixture, 'sam.pth')), 'sam.pth');
     const masamCkpt = readPth(readFileSync(fixturePath(fixture, 'masam.pth')), 'masam.pth');
-    const encoderCkpt = new Map([...masamCkpt].filter(([k]) => !k.startsWith('prompt_encoder.') && !k.startsWith('mask_decoder.')));
-    const { weights } = loadSamCheckpoint(shapes, sam, { globalBlocks: cfg.global_attn_indexes, source: 'sam.pth' });
+    const encoderCkpt = new Map(
+      [...masamCkpt].filter(([k]) => !k.startsWith('prompt_encoder.') && !k.startsWith('mask_decoder.')),
+    );
+    const { weights } = loadSamCheckpoint(shapes, sam, {
+      globalBlocks: cfg.global_attn_indexes,
+      source: 'sam.pth',
+    });
 
     it('resizes pos_embed and the global rel_pos tables like load_from (err ≤ 1e-5)', () => {
       for (const [key, ref] of expected) {
@@ -74,9 +90,16 @@ for (const fixture of ['tiny-a', 'tiny-b']) {
         fetch[`block_${String(i).padStart(2, '0')}`] = v;
       });
       const result = await (await compile(fetch)).run({ image });
-      const errors = Object.entries(result).map(([key, got]) => [key, relErr(got, expected.get(key)!)] as const);
-      if (process.env["MASAM_SHOW_ERRORS"]) console.log(fixture, errors.map(([k, e]) => `${k} ${e.toExponential(1)}`).join(", "));
-      for (const [key, err] of errors) assert.ok(err <= 2e-5, `${key}: ${err.toExponential(2)} (${errors.map(([k, e]) => `${k} ${e.toExponential(1)}`).join(', ')})`);
+      const errors = Object.entries(result).map(
+        ([key, got]) => [key, relErr(got, expected.get(key)!)] as const,
+      );
+      if (process.env['MASAM_SHOW_ERRORS'])
+        console.log(fixture, errors.map(([k, e]) => `${k} ${e.toExponential(1)}`).join(', '));
+      for (const [key, err] of errors)
+        assert.ok(
+          err <= 2e-5,
+          `${key}: ${err.toExponential(2)} (${errors.map(([k, e]) => `${k} ${e.toExponential(1)}`).join(', ')})`,
+        );
     });
   });
 }

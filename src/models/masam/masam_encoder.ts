@@ -6,6 +6,7 @@ import type { MaSamConfig } from '../sam/config.js';
 import { ImageEncoderViT } from '../sam/image_encoder.js';
 import { MaSamBlock } from './block.js';
 import { type DropoutNoise, FactShared } from './fact.js';
+import { PARAM_GROUPS } from './trainable.js';
 
 export interface EncoderOutputs {
   /** Neck output [B, P, T, T]. */
@@ -24,7 +25,7 @@ export class MaSamImageEncoder {
   /** `p` is the `image_encoder` scope. */
   constructor(cfg: MaSamConfig, p: ParamScope) {
     this.sam = new ImageEncoderViT(cfg, p);
-    this.fact = new FactShared(cfg, p);
+    this.fact = new FactShared(cfg, p.group(PARAM_GROUPS.fact));
     this.blocks = this.sam.blocks.map((base, i) => new MaSamBlock(cfg, p.pp(`blocks.${i}`), base, this.fact));
   }
 

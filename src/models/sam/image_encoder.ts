@@ -26,12 +26,16 @@ export function getRelPos(qSize: number, kSize: number, table: Value): Value {
   const m = 2 * Math.max(qSize, kSize) - 1;
   const hd = table.shape[1]!;
   // [L, hd] seen as a [1, 1, L, hd] image, linear along L (runtime path; loading normally resizes already)
-  const rows = table.shape[0] === m ? table : F.reshape(F.resize(F.reshape(table, [1, 1, table.shape[0]!, hd]), [1, 1, m, hd], 'linear'), [m, hd]);
+  const rows =
+    table.shape[0] === m
+      ? table
+      : F.reshape(F.resize(F.reshape(table, [1, 1, table.shape[0]!, hd]), [1, 1, m, hd], 'linear'), [m, hd]);
   const idx = hostTensor('int64', [qSize, kSize]);
   const qScale = Math.max(kSize / qSize, 1);
   const kScale = Math.max(qSize / kSize, 1);
   for (let i = 0; i < qSize; i++) {
-    for (let j = 0; j < kSize; j++) idx.data[i * kSize + j] = BigInt(Math.trunc(i * qScale - j * kScale + (kSize - 1) * kScale));
+    for (let j = 0; j < kSize; j++)
+      idx.data[i * kSize + j] = BigInt(Math.trunc(i * qScale - j * kScale + (kSize - 1) * kScale));
   }
   return F.gather(rows, F.constant(idx, table), 0); // [qSize, kSize, hd]
 }
@@ -71,7 +75,11 @@ export class Attention {
     }
     // [B', H, W, 3C] → [B', HW, 3, nh, hd] → [3, B', nh, HW, hd] → q, k, v [B'·nh, HW, hd]
     const parts = F.transpose(F.reshape(qkv, [b, h * w, 3, nh, hd]), [2, 0, 3, 1, 4]);
-    const [q, k, v] = F.split(parts, [1, 1, 1], 0).map((t) => F.reshape(t, [b * nh, h * w, hd])) as [Value, Value, Value];
+    const [q, k, v] = F.split(parts, [1, 1, 1], 0).map((t) => F.reshape(t, [b * nh, h * w, hd])) as [
+      Value,
+      Value,
+      Value,
+    ];
     let attn = F.matmul(F.mul(q, hd ** -0.5), F.transpose(k, [0, 2, 1])); // [B'·nh, HW, HW]
     if (this.relPosH && this.relPosW) attn = addDecomposedRelPos(attn, q, this.relPosH, this.relPosW, [h, w]);
     const out = F.matmul(F.softmax(attn, -1), v); // [B'·nh, HW, hd]
@@ -82,7 +90,13 @@ export class Attention {
 }
 
 /** attn[(i,j),(k,l)] += Σ_c q[(i,j),c]·Rh[i,k,c] + Σ_c q[(i,j),c]·Rw[j,l,c], q unscaled (spec §2.5 step 4). */
-function addDecomposedRelPos(attn: Value, q: Value, tableH: Value, tableW: Value, [h, w]: [number, number]): Value {
+function addDecomposedRelPos(
+  attn: Value,
+  q: Value,
+  tableH: Value,
+  tableW: Value,
+  [h, w]: [number, number],
+): Value {
   const bn = q.shape[0]!;
   const hd = q.shape[2]!;
   const rh = getRelPos(h, h, tableH); // [H, H, hd]
@@ -90,10 +104,16 @@ function addDecomposedRelPos(attn: Value, q: Value, tableH: Value, tableW: Value
   const rq = F.reshape(q, [bn, h, w, hd]);
   // rel_h[b, i, j, k] = Σ_c rq[b, i, j, c]·Rh[i, k, c]: batch over i → [H, B·W, hd] @ [H, hd, H]
   const qByRow = F.reshape(F.transpose(rq, [1, 0, 2, 3]), [h, bn * w, hd]);
-  const relH = F.transpose(F.reshape(F.matmul(qByRow, F.transpose(rh, [0, 2, 1])), [h, bn, w, h]), [1, 0, 2, 3]); // [B, H, W, Hk]
+  const relH = F.transpose(
+    F.reshape(F.matmul(qByRow, F.transpose(rh, [0, 2, 1])), [h, bn, w, h]),
+    [1, 0, 2, 3],
+  ); // [B, H, W, Hk]
   // rel_w[b, i, j, l] = Σ_c rq[b, i, j, c]·Rw[j, l, c]: batch over j → [W, B·H, hd] @ [W, hd, W]
   const qByCol = F.reshape(F.transpose(rq, [2, 0, 1, 3]), [w, bn * h, hd]);
-  const relW = F.transpose(F.reshape(F.matmul(qByCol, F.transpose(rw, [0, 2, 1])), [w, bn, h, w]), [1, 2, 0, 3]); // [B, H, W, Wk]
+  const relW = F.transpose(
+    F.reshape(F.matmul(qByCol, F.transpose(rw, [0, 2, 1])), [w, bn, h, w]),
+    [1, 2, 0, 3],
+  ); // [B, H, W, Wk]
   // [B, HW, HW] → [B, H, W, Hk, Wk] + rel_h[..., None] + rel_w[..., None, :]
   const a = F.reshape(attn, [bn, h, w, h, w]);
   const biased = F.add(F.add(a, F.reshape(relH, [bn, h, w, h, 1])), F.reshape(relW, [bn, h, w, 1, w]));
@@ -113,7 +133,12 @@ export function windowPartition(x: Value, ws: number): { windows: Value; padded:
 }
 
 /** Inverse of windowPartition, cropped back to [B, H, W, C]. */
-export function windowUnpartition(windows: Value, ws: number, [hp, wp]: [number, number], [h, w]: [number, number]): Value {
+export function windowUnpartition(
+  windows: Value,
+  ws: number,
+  [hp, wp]: [number, number],
+  [h, w]: [number, number],
+): Value {
   const c = windows.shape[3]!;
   const b = windows.shape[0]! / ((hp / ws) * (wp / ws));
   // [B·nWin, ws, ws, C] → [B, Hp/ws, Wp/ws, ws, ws, C] → [B, Hp/ws, ws, Wp/ws, ws, C] → [B, Hp, Wp, C]

@@ -109,7 +109,7 @@ export class MaskDecoder {
       imageEmbeddings.shape[2]!,
       imageEmbeddings.shape[3]!,
     ];
-    const bTok = isEmptyTokens(sparse) ? sparse.shape[0] : sparse.shape[0]!;
+    const bTok = sparse.shape[0]!;
     const b = Math.max(bImg, bTok);
     if ((bImg !== b && bImg !== 1) || (bTok !== b && bTok !== 1) || c !== this.dim) {
       throw new MasamError(
@@ -120,7 +120,8 @@ export class MaskDecoder {
     const outputTokens = F.concat([this.iouToken.weight, this.maskTokens.weight], 0);
     const nOut = 1 + this.numMaskTokens;
     let tokens = F.expand(F.reshape(outputTokens, [1, nOut, this.dim]), [b, nOut, this.dim]);
-    if (!isEmptyTokens(sparse)) tokens = F.concat([tokens, F.expand(sparse, [b, ...sparse.shape.slice(1)])], 1);
+    if (!isEmptyTokens(sparse))
+      tokens = F.concat([tokens, F.expand(sparse, [b, ...sparse.shape.slice(1)])], 1);
     // No repeat_interleave of the images: [B, P, h, w] + dense [1 or B, P, h, w] → [b, P, h, w]
     const src = F.expand(F.add(imageEmbeddings, dense), [b, c, h, w]);
 

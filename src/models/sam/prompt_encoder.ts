@@ -5,7 +5,7 @@
 import { MasamError } from '../../core/errors.js';
 import { hostTensor } from '../../core/host_tensor.js';
 import { Value } from '../../graph/index.js';
-import { Conv, Embedding, LayerNorm2d, normal, type ParamScope } from '../../nn/index.js';
+import { BUFFER_GROUP, Conv, Embedding, LayerNorm2d, normal, type ParamScope } from '../../nn/index.js';
 import * as F from '../../ops/index.js';
 import { type MaSamConfig, tokenGrid } from './config.js';
 
@@ -54,7 +54,7 @@ export interface PromptEmbeddings {
   readonly dense: Value;
 }
 
-/** 2π as the float32 PyTorch multiplies by in `_pe_encoding`. */
+/** `_pe_encoding` multiplies by 2π after the projection (becomes a float32 scalar in the graph). */
 const TWO_PI = 2 * Math.PI;
 
 /**
@@ -64,7 +64,10 @@ const TWO_PI = 2 * Math.PI;
 export class PositionEmbeddingRandom {
   readonly gaussian: Value;
   constructor(numPosFeats: number, p: ParamScope) {
-    this.gaussian = p.param('positional_encoding_gaussian_matrix', [2, numPosFeats], normal(1));
+    // A persistent buffer, not a parameter: saved in checkpoints, never trained.
+    this.gaussian = p
+      .group(BUFFER_GROUP)
+      .param('positional_encoding_gaussian_matrix', [2, numPosFeats], normal(1));
   }
 
   /** `coords` `[..., 2]` in [0, 1]² (x, y) → `[..., P]` (all sines, then all cosines). */
@@ -167,7 +170,9 @@ export class PromptEncoder {
   }
 
   private batchSize(inputs: PromptInputs): number {
-    const sizes = [inputs.points?.coords, inputs.boxes, inputs.masks].flatMap((v) => (v ? [v.shape[0]!] : []));
+    const sizes = [inputs.points?.coords, inputs.boxes, inputs.masks].flatMap((v) =>
+      v ? [v.shape[0]!] : [],
+    );
     const bt = sizes[0] ?? inputs.batch ?? 1;
     if (sizes.some((s) => s !== bt) || (inputs.batch !== undefined && inputs.batch !== bt)) {
       throw new MasamError(
@@ -194,13 +199,18 @@ export class PromptEncoder {
     emb = F.add(emb, F.mul(is(1), pe1));
     if (!pad) return emb;
     // The padding point (label −1) contributes only not_a_point_embed: [1, P] → [Bt, 1, P].
-    const padding = F.expand(F.reshape(this.notAPointEmbed.weight, [1, 1, this.embedDim]), [bt, 1, this.embedDim]);
+    const padding = F.expand(F.reshape(this.notAPointEmbed.weight, [1, 1, this.embedDim]), [
+      bt,
+      1,
+      this.embedDim,
+    ]);
     return F.concat([emb, padding], 1);
   }
 
   /** Boxes `[Bt, 4]` → corner embeddings `[Bt, 2, P]` (spec §4.5). */
   private embedBoxes(boxes: Value): Value {
-    if (boxes.rank !== 2 || boxes.shape[1] !== 4) throw new MasamError(`PromptEncoder: boxes ${boxes} must be [B, 4]`);
+    if (boxes.rank !== 2 || boxes.shape[1] !== 4)
+      throw new MasamError(`PromptEncoder: boxes ${boxes} must be [B, 4]`);
     const corners = F.reshape(F.add(boxes, 0.5), [boxes.shape[0]!, 2, 2]); // [Bt, 4] → [Bt, 2, 2]
     const pe = this.peLayer.encodeCoords(corners, [this.imgSize, this.imgSize]); // [Bt, 2, P]
     const cornerEmbed = F.concat([this.pointEmbeddings[2]!.weight, this.pointEmbeddings[3]!.weight], 0); // [2, P]

@@ -1,0 +1,256 @@
+// The library API (issue 3): load MA-SAM from the official checkpoints, run it, get the official training
+// loss and gradients, export it. Node-side like cli/: it reads checkpoint files when given paths.
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { MasamError } from '../core/errors.js';
+import { type HostTensor, hostTensor } from '../core/host_tensor.js';
+import { Rng } from '../core/rng.js';
+import { Graph, type Value } from '../graph/index.js';
+import { readPth } from '../io/pth.js';
+import {
+  applyMaSamCheckpoint,
+  loadSamCheckpoint,
+  officialParamName,
+  type SamLoadReport,
+} from '../models/masam/checkpoint.js';
+import { MaSam, declareMaSamParams } from '../models/masam/masam.js';
+import { trainableNames } from '../models/masam/trainable.js';
+import { type MaSamConfig, type PresetName, resolveConfig } from '../models/sam/config.js';
+import { ParamScope, ParamSource, type Weights } from '../nn/index.js';
+import type { Device } from '../runtime/index.js';
+import { type OrtSession, compile } from '../runtime/index.js';
+import { grad } from '../autodiff/index.js';
+import { segmentationLoss } from '../train/losses.js';
+import { exportModel } from '../onnx/export.js';
+import { writeChunksAtomic, writeFileAtomic } from './files.js';
+import { type ApiTensor, checkTensor } from './tensor.js';
+
+export type ConfigInput = PresetName | ({ preset?: PresetName } & Partial<MaSamConfig>);
+
+export interface LoadMaSamOptions {
+  /** A preset name, a preset with overrides, or a full config (the fixtures' config.json keys). */
+  readonly config: ConfigInput;
+  /** Meta's SAM checkpoint (path or bytes). Without it every weight starts from PyTorch-default init. */
+  readonly samCheckpoint?: string | Uint8Array;
+  /** An MA-SAM checkpoint in the official save format (path or bytes), applied on top. */
+  readonly masamCheckpoint?: string | Uint8Array;
+  /** Seed of the fresh initialisation (adapters, FacT, new decoder layers). */
+  readonly seed?: number;
+  readonly device?: Device;
+}
+
+export interface ForwardResult {
+  readonly lowResLogits: ApiTensor;
+  readonly masks: ApiTensor;
+  readonly iouPredictions: ApiTensor;
+  readonly imageEmbeddings: ApiTensor;
+}
+
+export interface LossAndGrads {
+  readonly loss: number;
+  readonly lossCe: number;
+  readonly lossDice: number;
+  /** d loss / d parameter by official in-memory name (names.json); parameters without a gradient are absent. */
+  readonly grads: Map<string, ApiTensor>;
+}
+
+function readBytes(input: string | Uint8Array): { bytes: Uint8Array; source: string } {
+  if (typeof input !== 'string') return { bytes: input, source: '<bytes>' };
+  try {
+    return { bytes: readFileSync(input), source: input };
+  } catch (err) {
+    throw new MasamError(`${input}: cannot read checkpoint (${(err as Error).message})`);
+  }
+}
+
+/** Loads MA-SAM with the official semantics (spec §3.5, §7.5). */
+export async function loadMaSam(options: LoadMaSamOptions): Promise<MaSamModel> {
+  const config = resolveConfig(options.config);
+  const { shapes, groups } = declareMaSamParams(config);
+  let weights: Weights = new Map();
+  let report: SamLoadReport | undefined;
+  if (options.samCheckpoint !== undefined) {
+    const { bytes, source } = readBytes(options.samCheckpoint);
+    ({ weights, report } = loadSamCheckpoint(shapes, readPth(bytes, source), {
+      globalBlocks: config.global_attn_indexes,
+      source,
+    }));
+  }
+  // Fresh initialisation of whatever the SAM checkpoint did not provide.
+  new MaSam(
+    config,
+    new ParamScope(new ParamSource({ graph: new Graph(), weights, rng: new Rng(options.seed ?? 1234) })),
+  );
+  if (options.masamCheckpoint !== undefined) {
+    const { bytes, source } = readBytes(options.masamCheckpoint);
+    applyMaSamCheckpoint(weights, shapes, readPth(bytes, source), source);
+  }
+  return new MaSamModel(config, weights, trainableNames(groups), report, options.device ?? 'cpu');
+}
+
+export class MaSamModel {
+  private readonly sessions = new Map<string, Promise<OrtSession>>();
+
+  constructor(
+    readonly config: MaSamConfig,
+    readonly weights: Weights,
+    /** Names of the parameters fine-tuning updates (spec §3.4). */
+    readonly trainable: ReadonlySet<string>,
+    readonly samLoadReport: SamLoadReport | undefined,
+    readonly device: Device,
+  ) {}
+
+  /** Traces the model once per (purpose, input shape); weights are read when traced. */
+  private session(
+    key: string,
+    build: (g: Graph, source: ParamSource) => Record<string, Value>,
+    trainable?: ReadonlySet<string>,
+  ) {
+    let s = this.sessions.get(key);
+    if (!s) {
+      const graph = new Graph();
+      const source = new ParamSource({ graph, weights: this.weights, ...(trainable ? { trainable } : {}) });
+      s = compile(build(graph, source), { device: this.device });
+      this.sessions.set(key, s);
+      s.catch(() => this.sessions.delete(key));
+    }
+    return s;
+  }
+
+  /** Forgets compiled graphs: call after changing weights in place outside training. */
+  invalidate(): void {
+    this.sessions.clear();
+  }
+
+  /** Runs the model on image [b, d, 3, H, W] (0–1 scale). */
+  async forward(image: Float32Array, { shape }: { shape: number[] }): Promise<ForwardResult> {
+    checkTensor('forward image', image, shape, 5);
+    const session = await this.session(`forward:${shape}`, (g, source) => {
+      const out = new MaSam(this.config, new ParamScope(source)).forward(g.input('image', 'float32', shape));
+      return {
+        lowResLogits: out.lowResLogits,
+        masks: out.masks,
+        iouPredictions: out.iouPredictions,
+        imageEmbeddings: out.imageEmbeddings,
+      };
+    });
+    const r = await session.run({ image: hostTensor('float32', shape, image) });
+    const t = (name: string): ApiTensor => ({
+      data: r[name]!.data as Float32Array,
+      shape: [...r[name]!.shape],
+    });
+    return {
+      lowResLogits: t('lowResLogits'),
+      masks: t('masks'),
+      iouPredictions: t('iouPredictions'),
+      imageEmbeddings: t('imageEmbeddings'),
+    };
+  }
+
+  /** The official loss 0.2·CE + 0.8·Dice on `lowResLogits` vs labels [b·d, H, W] and its gradients (eval mode). */
+  async lossAndGrads(
+    image: Float32Array,
+    label: Int32Array,
+    { shape }: { shape: number[] },
+  ): Promise<LossAndGrads> {
+    checkTensor('lossAndGrads image', image, shape, 5);
+    const [b, d, , h, w] = shape as [number, number, number, number, number];
+    checkTensor('lossAndGrads label', label, [b * d, h, w], 3);
+    const names = [...this.trainable];
+    const session = await this.session(
+      `loss:${shape}`,
+      (g, source) => {
+        const out = new MaSam(this.config, new ParamScope(source)).forward(
+          g.input('image', 'float32', shape),
+        );
+        const { loss, ce, dice } = segmentationLoss(
+          out.lowResLogits,
+          g.input('label', 'int32', [b * d, h, w]),
+          this.config.dice_weight,
+        );
+        const params = names.map((n) => source.valueOf(n));
+        const grads = grad(loss, params);
+        const fetch: Record<string, Value> = { loss, ce, dice };
+        names.forEach((n, i) => {
+          if (grads[i]) fetch[`grad/${n}`] = grads[i]!;
+        });
+        return fetch;
+      },
+      this.trainable,
+    );
+    const feeds: Record<string, HostTensor> = {
+      image: hostTensor('float32', shape, image),
+      label: hostTensor('int32', [b * d, h, w], label),
+    };
+    for (const spec of session.inputs)
+      if (!(spec.name in feeds)) feeds[spec.name] = this.weights.get(spec.name)!;
+    const r = await session.run(feeds);
+    const gradsOut = new Map<string, ApiTensor>();
+    for (const n of names) {
+      const gt = r[`grad/${n}`];
+      if (gt) gradsOut.set(officialParamName(n), { data: gt.data as Float32Array, shape: [...gt.shape] });
+    }
+    return {
+      loss: Number(r['loss']!.data[0]),
+      lossCe: Number(r['ce']!.data[0]),
+      lossDice: Number(r['dice']!.data[0]),
+      grads: gradsOut,
+    };
+  }
+
+  /**
+   * Writes a self-contained inference model: image [batch, slices, 3, S, S] (0–1 scale) → `masks` logits
+   * [batch·slices, K, S, S] and `iou_predictions`; weights as initializers (external data `<file>.data`
+   * past 2 GB); metadata carries the config, class names and preprocessing. Atomic.
+   */
+  async exportOnnx(path: string, options: ExportOnnxOptions): Promise<void> {
+    const shape = [
+      options.batch ?? 1,
+      options.slices,
+      this.config.in_chans,
+      this.config.img_size,
+      this.config.img_size,
+    ];
+    const graph = new Graph();
+    const source = new ParamSource({ graph, weights: this.weights });
+    const out = new MaSam(this.config, new ParamScope(source)).forward(
+      graph.input('image', 'float32', shape),
+    );
+    const classNames =
+      options.classNames ??
+      Array.from({ length: this.config.num_classes + 1 }, (_, i) => (i === 0 ? 'background' : `class_${i}`));
+    if (classNames.length !== this.config.num_classes + 1) {
+      throw new MasamError(
+        `exportOnnx: ${classNames.length} class names for ${this.config.num_classes + 1} classes (background included)`,
+      );
+    }
+    const location = `${basename(path)}.data`;
+    const exported = exportModel(graph, {
+      outputs: { masks: out.masks, iou_predictions: out.iouPredictions },
+      graphName: 'masam',
+      externalDataLocation: location,
+      metadata: {
+        'masam.format': '1',
+        'masam.config': JSON.stringify(this.config),
+        'masam.class_names': JSON.stringify(classNames),
+        'masam.preprocessing': JSON.stringify(options.preprocessing ?? {}),
+        'masam.slices': String(options.slices),
+        'masam.input': 'image [batch, slices, 3, S, S] float32 on the 0–1 scale; stack-major output rows',
+      },
+    });
+    if (exported.externalData)
+      await writeChunksAtomic(join(dirname(path), location), exported.externalData.chunks);
+    await writeFileAtomic(path, exported.model);
+  }
+}
+
+export interface ExportOnnxOptions {
+  /** D, the slices per stack the exported graph takes. */
+  readonly slices: number;
+  /** Stacks per run (default 1). */
+  readonly batch?: number;
+  /** num_classes + 1 names, background first. */
+  readonly classNames?: readonly string[];
+  /** How inputs were prepared (modality, intensity window, spacing …), stored for the CLI and viewer. */
+  readonly preprocessing?: Readonly<Record<string, unknown>>;
+}

@@ -1,0 +1,92 @@
+// The MA-SAM model (masam-spec §6): input normalisation, the adapted image encoder over b·d slices, SAM's
+// prompt encoder and the MA-SAM mask decoder. Builds graphs only; runtime/ and train/ run them.
+import { float32 } from '../../core/host_tensor.js';
+import { Graph, type Value } from '../../graph/index.js';
+import { ParamScope, ParamSource } from '../../nn/index.js';
+import * as F from '../../ops/index.js';
+import type { MaSamConfig } from '../sam/config.js';
+import { MaskDecoder } from '../sam/mask_decoder.js';
+import { PromptEncoder } from '../sam/prompt_encoder.js';
+import type { DropoutNoise } from './fact.js';
+import { MaSamImageEncoder } from './masam_encoder.js';
+import { PARAM_GROUPS } from './trainable.js';
+
+export interface MaSamOutputs {
+  /** Decoder mask logits [b·d, K, H, W] (already at full size; spec §6.3). */
+  readonly lowResLogits: Value;
+  /** Logits resized to the input size: an identity at img_size, as in the official post-processing. */
+  readonly masks: Value;
+  readonly iouPredictions: Value;
+  /** Neck output [b·d, P, T, T]. */
+  readonly imageEmbeddings: Value;
+  readonly intermediates: Readonly<Record<string, Value>>;
+}
+
+export interface MaSamForwardOptions {
+  /** Training-mode FacT dropout noise; omitted in eval mode. */
+  readonly noise?: DropoutNoise;
+  /** Box prompts [b·d, 4] in input pixels (the box-prompted variant); one box per image. */
+  readonly boxes?: Value;
+}
+
+export class MaSam {
+  readonly encoder: MaSamImageEncoder;
+  readonly promptEncoder: PromptEncoder;
+  readonly maskDecoder: MaskDecoder;
+
+  constructor(
+    readonly cfg: MaSamConfig,
+    root: ParamScope,
+  ) {
+    this.encoder = new MaSamImageEncoder(cfg, root.pp('image_encoder'));
+    this.promptEncoder = new PromptEncoder(cfg, root.pp('prompt_encoder').group(PARAM_GROUPS.promptEncoder));
+    this.maskDecoder = new MaskDecoder(cfg, root.pp('mask_decoder').group(PARAM_GROUPS.maskDecoder));
+  }
+
+  /** image [b, d, 3, S, S] with values on the 0–1 scale. */
+  forward(image: Value, options: MaSamForwardOptions = {}): MaSamOutputs {
+    const [b, d, c, h, w] = image.shape as [number, number, number, number, number];
+    const g = image.graph;
+    const mean = F.constant(float32([1, 1, c, 1, 1], this.cfg.pixel_mean), image, 'pixel_mean');
+    const std = F.constant(float32([1, 1, c, 1, 1], this.cfg.pixel_std), image, 'pixel_std');
+    // [b, d, 3, S, S] → [b·d, 3, S, S], stack-major (image index = stack·d + slice)
+    const x = F.reshape(F.div(F.sub(image, mean), std), [b * d, c, h, w]);
+    const enc = this.encoder.forward(x, d, options.noise);
+    const { sparse, dense } = g.withScope('prompt_encoder', () =>
+      this.promptEncoder.forward(options.boxes ? { boxes: options.boxes } : {}),
+    );
+    const imagePe = g.withScope('prompt_encoder', () => this.promptEncoder.getDensePe());
+    const dec = g.withScope('mask_decoder', () =>
+      this.maskDecoder.forward({ imageEmbeddings: enc.embeddings, imagePe, sparse, dense }),
+    );
+    const masks = F.resize(dec.masks, [b * d, dec.masks.shape[1]!, h, w], 'linear');
+    const intermediates: Record<string, Value> = {
+      patch_embed: enc.patchEmbed,
+      dense_embeddings: dense,
+      dense_pe: imagePe,
+      decoder_hs: dec.hs,
+      decoder_src: dec.src,
+      hyper_in: dec.hyperIn,
+    };
+    enc.blocks.forEach((v, i) => {
+      intermediates[`block_${String(i).padStart(2, '0')}`] = v;
+    });
+    return {
+      lowResLogits: dec.masks,
+      masks,
+      iouPredictions: dec.iouPred,
+      imageEmbeddings: enc.embeddings,
+      intermediates,
+    };
+  }
+}
+
+/** Every parameter of a config's model with its shape and group, without allocating weights. */
+export function declareMaSamParams(cfg: MaSamConfig): {
+  shapes: Map<string, readonly number[]>;
+  groups: Map<string, string>;
+} {
+  const source = new ParamSource({ graph: new Graph(), weights: new Map(), shapesOnly: true });
+  new MaSam(cfg, new ParamScope(source));
+  return { shapes: new Map(source.shapes), groups: new Map(source.groups) };
+}

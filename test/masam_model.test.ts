@@ -1,0 +1,138 @@
+// MA-SAM model behaviour beyond parity: the exported ONNX equals forward(), zero FacT/adapter branches
+// give plain SAM, only trainable parameters get gradients, and unsafe checkpoints are refused.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { type MaSamModel, loadMaSam } from '../src/api/model.js';
+import { type HostTensor, hostTensor } from '../src/core/index.js';
+import { Graph } from '../src/graph/index.js';
+import { readSafetensors } from '../src/io/safetensors.js';
+import { MaSamImageEncoder } from '../src/models/masam/masam_encoder.js';
+import { ImageEncoderViT } from '../src/models/sam/image_encoder.js';
+import { resolveConfig } from '../src/models/sam/config.js';
+import { ParamScope, ParamSource, type Weights } from '../src/nn/index.js';
+import * as F from '../src/ops/index.js';
+import { OrtSession, clearCompileCache, compile } from '../src/runtime/index.js';
+import { fixturePath } from './fixtures.js';
+
+const config = JSON.parse(readFileSync(fixturePath('tiny-a', 'config.json'), 'utf8'));
+const inputs = readSafetensors(readFileSync(fixturePath('tiny-a', 'inputs.safetensors')), 'inputs').tensors;
+const image = inputs.get('image')! as HostTensor<'float32'>;
+const label = inputs.get('label')! as HostTensor<'int32'>;
+const names = JSON.parse(readFileSync(fixturePath('tiny-a', 'names.json'), 'utf8')) as {
+  frozen: { name: string }[];
+  trainable: { name: string }[];
+};
+
+function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  let ref = 0;
+  for (let i = 0; i < a.length; i++) {
+    m = Math.max(m, Math.abs(a[i]! - b[i]!));
+    ref = Math.max(ref, Math.abs(b[i]!));
+  }
+  return m / ref;
+}
+
+describe('MA-SAM model (tiny-a)', () => {
+  let model: MaSamModel;
+  const load = async () =>
+    (model ??= await loadMaSam({
+      config,
+      samCheckpoint: fixturePath('tiny-a', 'sam.pth'),
+      masamCheckpoint: fixturePath('tiny-a', 'masam.pth'),
+    }));
+  after(clearCompileCache);
+
+  it('exports a self-contained ONNX file whose outputs equal forward()', async () => {
+    const m = await load();
+    const dir = mkdtempSync(join(tmpdir(), 'masam-export-'));
+    try {
+      const path = join(dir, 'model.onnx');
+      await m.exportOnnx(path, {
+        slices: 5,
+        classNames: ['background', 'liver', 'spleen', 'kidney'],
+        preprocessing: { modality: 'ct' },
+      });
+      const session = await OrtSession.fromFile(path);
+      assert.deepEqual(session.inputs, [{ name: 'image', dtype: 'float32', shape: [1, 5, 3, 128, 128] }]);
+      const out = await session.run({ image });
+      const ref = await m.forward(image.data, { shape: [...image.shape] });
+      assert.deepEqual([...out['masks']!.shape], ref.masks.shape);
+      assert.ok(maxRelDiff(out['masks']!.data as Float32Array, ref.masks.data) < 1e-6);
+      assert.ok(maxRelDiff(out['iou_predictions']!.data as Float32Array, ref.iouPredictions.data) < 1e-6);
+      await session.release();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with FacT V = 0 and both adapters up-projections = 0 is plain SAM on each slice', async () => {
+    const m = await load();
+    const cfg = resolveConfig(config);
+    const weights: Weights = new Map(m.weights);
+    for (const [name, t] of weights) {
+      if (name === 'image_encoder.FacTv.weight' || /adapter_linear_up(_2)?\.weight$/.test(name)) {
+        weights.set(name, hostTensor('float32', t.shape));
+      }
+    }
+    const g = new Graph();
+    const x = g.input('x', 'float32', [5, 3, 128, 128]);
+    const source = new ParamSource({ graph: g, weights });
+    const masam = new MaSamImageEncoder(cfg, new ParamScope(source).pp('image_encoder')).forward(
+      x,
+      5,
+    ).embeddings;
+    // plain SAM sees each slice alone: batch 1 per call
+    const slices = F.split(x, [1, 1, 1, 1, 1], 0);
+    const sam = new ImageEncoderViT(cfg, new ParamScope(source).pp('image_encoder'));
+    const plain = F.concat(
+      slices.map((s) => sam.forward(s)),
+      0,
+    );
+    const r = await (await compile({ masam, plain })).run({
+      x: hostTensor('float32', [5, 3, 128, 128], image.data),
+    });
+    assert.ok(maxRelDiff(r['masam']!.data as Float32Array, r['plain']!.data as Float32Array) < 1e-6);
+    // and with the fixture's non-zero branches the two differ clearly
+    const g2 = new Graph();
+    const x2 = g2.input('x', 'float32', [5, 3, 128, 128]);
+    const s2 = new ParamSource({ graph: g2, weights: m.weights });
+    const adapted = new MaSamImageEncoder(cfg, new ParamScope(s2).pp('image_encoder')).forward(
+      x2,
+      5,
+    ).embeddings;
+    const r2 = await (await compile({ adapted })).run({
+      x: hostTensor('float32', [5, 3, 128, 128], image.data),
+    });
+    assert.ok(maxRelDiff(r2['adapted']!.data as Float32Array, r['plain']!.data as Float32Array) > 0.05);
+  });
+
+  it('gives gradients to trainable parameters only', async () => {
+    const m = await load();
+    const r = await m.lossAndGrads(image.data, label.data, { shape: [...image.shape] });
+    const trainable = new Set(names.trainable.map((t) => t.name));
+    for (const name of r.grads.keys()) assert.ok(trainable.has(name), `${name} got a gradient`);
+    for (const f of names.frozen) assert.equal(r.grads.has(f.name), false, f.name);
+  });
+
+  it('refuses a checkpoint whose pickle names a foreign global, executing nothing', async () => {
+    const bytes = new Uint8Array(readFileSync(fixturePath('tiny-a', 'sam.pth')));
+    const from = new TextEncoder().encode('collections\nOrderedDict\n');
+    const to = new TextEncoder().encode('subprocess\ncheck_output\n'); // same length: the zip stays valid
+    let patched = 0;
+    for (let i = 0; i + from.length <= bytes.length; i++) {
+      if (from.every((b, j) => bytes[i + j] === b)) {
+        bytes.set(to, i);
+        patched++;
+      }
+    }
+    assert.equal(patched, 1);
+    await assert.rejects(
+      loadMaSam({ config, samCheckpoint: bytes }),
+      /global 'subprocess\.check_output' is not allowed/,
+    );
+  });
+});
