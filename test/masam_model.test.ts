@@ -37,13 +37,15 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('MA-SAM model (tiny-a)', () => {
-  let model: MaSamModel;
-  const load = async () =>
-    (model ??= await loadMaSam({
+  let loaded: Promise<MaSamModel> | undefined;
+  const load = (): Promise<MaSamModel> => {
+    loaded ??= loadMaSam({
       config,
       samCheckpoint: fixturePath('tiny-a', 'sam.pth'),
       masamCheckpoint: fixturePath('tiny-a', 'masam.pth'),
-    }));
+    });
+    return loaded;
+  };
   after(clearCompileCache);
 
   it('exports a self-contained ONNX file whose outputs equal forward()', async () => {

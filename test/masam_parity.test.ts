@@ -112,7 +112,7 @@ for (const fixture of ['tiny-a', 'tiny-b']) {
         const got = r.grads.get(t.name);
         const ref = expected.get(t.grad_key)!;
         if (t.grad_is_none) {
-          if (got && got.data.some((v) => v !== 0)) failures.push(`${t.name}: expected no gradient`);
+          if (got?.data.some((v) => v !== 0)) failures.push(`${t.name}: expected no gradient`);
           continue;
         }
         if (!got) {

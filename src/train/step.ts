@@ -7,13 +7,11 @@ import { Graph, type Value } from '../graph/index.js';
 import type { TensorSpec } from '../onnx/export.js';
 import { type CompileOptions, type Session, compile } from '../runtime/index.js';
 
-export interface TrainGraphBuilder {
-  /** Builds the loss from graph values for the parameters and the batch inputs. */
-  (vars: {
-    readonly params: Readonly<Record<string, Value>>;
-    readonly inputs: Readonly<Record<string, Value>>;
-  }): { readonly loss: Value; readonly extra?: Readonly<Record<string, Value>> };
-}
+/** Builds the loss from graph values for the parameters and the batch inputs. */
+export type TrainGraphBuilder = (vars: {
+  readonly params: Readonly<Record<string, Value>>;
+  readonly inputs: Readonly<Record<string, Value>>;
+}) => { readonly loss: Value; readonly extra?: Readonly<Record<string, Value>> };
 
 export interface TrainStepOptions {
   /** Parameters that learn; their arrays are fed each step and updated in place by the optimizer. */
