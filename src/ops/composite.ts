@@ -3,9 +3,12 @@
 import type { Value } from '../graph/index.js';
 import * as F from './api.js';
 
-/** Exact GELU: 0.5·x·(1 + erf(x/√2)) (SAM never uses the tanh approximation). */
+/**
+ * Exact GELU: 0.5·x·(1 + erf(x/√2)) (SAM never uses the tanh approximation). Written in the node order
+ * ONNX Runtime's GeluFusion recognises (Div by √2, Erf, Add 1, Mul x·0.5), so ORT runs one Gelu kernel.
+ */
 export function gelu(x: Value): Value {
-  return F.mul(F.mul(x, 0.5), F.add(F.erf(F.mul(x, Math.SQRT1_2)), 1));
+  return F.mul(F.mul(x, 0.5), F.add(F.erf(F.div(x, Math.SQRT2)), 1));
 }
 
 /** Numerically stable softmax; the max is detached (it cancels mathematically). */

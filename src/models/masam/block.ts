@@ -27,7 +27,13 @@ export class MaSamBlock {
 
   forward(x: Value, slices: number, noise?: DropoutNoise): Value {
     const x1 = F.add(x, this.adapter1.forward(x, slices));
-    const x2 = F.add(x1, this.base.attention(x1, { qkvDelta: (h) => this.fact.delta(h, noise) }));
+    // Inference (frozen FacT, no dropout) folds the low-rank update into the qkv weight; training keeps it
+    // factorised so that gradients to U, V and the cores cost rank-r work, not a full [3C, C] weight gradient.
+    const attention =
+      !noise && this.fact.frozen
+        ? { qkvWeight: this.fact.mergedQkvWeight(this.base.attn.qkv.weight) }
+        : { qkvDelta: (h: Value) => this.fact.delta(h, noise) };
+    const x2 = F.add(x1, this.base.attention(x1, attention));
     const x3 = F.add(x2, this.adapter2.forward(x2, slices));
     return F.add(x3, this.base.mlp(x3));
   }

@@ -37,6 +37,25 @@ export class FactBlock {
     this.vCore = new Linear(cfg.fact_rank, cfg.fact_rank, block.pp('attn.qkv.v_FacTs'), { bias: false });
   }
 
+  /** True when every FacT factor is a constant (frozen inference graph): the update can be merged. */
+  get frozen(): boolean {
+    return [this.shared.u, this.shared.v, this.qCore.weight, this.vCore.weight].every(
+      (v) => v.source.kind === 'constant',
+    );
+  }
+
+  /**
+   * qkv weight [3C, C] with the updates merged: W + [s·V·Cq·U; 0; s·V·Cv·U]. Equal to adding delta()
+   * without dropout; built from constants only, so ORT folds it once at session start.
+   */
+  mergedQkvWeight(qkvWeight: Value): Value {
+    const c = qkvWeight.shape[1]!;
+    const update = (core: Linear) =>
+      F.mul(F.matmul(F.matmul(this.shared.v, core.weight), this.shared.u), this.scale); // [C, r][r, r][r, C]
+    const zeros = F.zerosLike(F.sliceAxis(qkvWeight, 0, 0, c));
+    return F.add(qkvWeight, F.concat([update(this.qCore), zeros, update(this.vCore)], 0));
+  }
+
   /** Δq = s·V(drop(Cq(U x))), Δv = s·V(drop(Cv(U x))) for the normed, window-partitioned input x. */
   delta(x: Value, noise?: DropoutNoise): { q: Value; v: Value } {
     const u = F.matmul(x, F.transpose(this.shared.u, [1, 0])); // [..., r], shared by q and v

@@ -43,6 +43,8 @@ export function getRelPos(qSize: number, kSize: number, table: Value): Value {
 export interface AttentionOptions {
   /** Optional additive increments to the q and v parts of qkv (MA-SAM's FacT), from the attention input. */
   readonly qkvDelta?: (x: Value) => { readonly q: Value; readonly v: Value };
+  /** A replacement qkv weight [3C, C] (MA-SAM's FacT merged into the frozen weight for inference). */
+  readonly qkvWeight?: Value;
 }
 
 /** Multi-head self-attention with decomposed relative positions (spec §2.5). */
@@ -67,7 +69,7 @@ export class Attention {
     const [b, h, w, c] = x.shape as [number, number, number, number];
     const nh = this.heads;
     const hd = c / nh;
-    let qkv = this.qkv.forward(x); // [B', H, W, 3C]
+    let qkv = options.qkvWeight ? this.qkv.forwardWith(x, options.qkvWeight) : this.qkv.forward(x); // [B', H, W, 3C]
     if (options.qkvDelta) {
       const { q, v } = options.qkvDelta(x);
       const [pq, pk, pv] = F.split(qkv, [c, c, c], -1);
