@@ -21,6 +21,7 @@ import type { Device } from '../runtime/index.js';
 import { type OrtSession, compile } from '../runtime/index.js';
 import { grad } from '../autodiff/index.js';
 import { segmentationLoss } from '../train/losses.js';
+import type { Preprocessing } from '../infer/model_info.js';
 import { exportModel } from '../onnx/export.js';
 import { writeChunksAtomic, writeFileAtomic } from './files.js';
 import { type ApiTensor, checkTensor } from './tensor.js';
@@ -233,7 +234,7 @@ export class MaSamModel {
         'masam.format': '1',
         'masam.config': JSON.stringify(this.config),
         'masam.class_names': JSON.stringify(classNames),
-        'masam.preprocessing': JSON.stringify(options.preprocessing ?? {}),
+        'masam.preprocessing': JSON.stringify(options.preprocessing ?? { modality: 'ct' }),
         'masam.slices': String(options.slices),
         'masam.input': 'image [batch, slices, 3, S, S] float32 on the 0–1 scale; stack-major output rows',
       },
@@ -251,6 +252,6 @@ export interface ExportOnnxOptions {
   readonly batch?: number;
   /** num_classes + 1 names, background first. */
   readonly classNames?: readonly string[];
-  /** How inputs were prepared (modality, intensity window, spacing …), stored for the CLI and viewer. */
-  readonly preprocessing?: Readonly<Record<string, unknown>>;
+  /** How inputs were prepared, stored for the CLI and viewer (default: CT). */
+  readonly preprocessing?: Preprocessing;
 }

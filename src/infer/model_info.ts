@@ -1,0 +1,50 @@
+// What an exported masam model says about itself (ONNX metadata written by MaSamModel.exportOnnx): the
+// config, class names and preprocessing. The CLI, the library and the browser viewer read it the same way.
+import { MasamError } from '../core/errors.js';
+import type { MaSamConfig } from '../models/sam/config.js';
+
+/** How the training data were prepared; inference repeats it (spec §8). */
+export interface Preprocessing {
+  /** 'ct' (HU window −200..250 and the official normalisation), 'mri' or 'video' (RGB/255). */
+  readonly modality: 'ct' | 'mri' | 'video';
+  /** CT intensity window in HU (default −200..250). */
+  readonly window?: readonly [number, number];
+}
+
+export interface ModelInfo {
+  readonly config: MaSamConfig;
+  /** num_classes + 1 names, background first. */
+  readonly classNames: readonly string[];
+  readonly preprocessing: Preprocessing;
+  /** D: slices per stack the graph takes. */
+  readonly slices: number;
+  /** Model input side S (img_size). */
+  readonly imageSize: number;
+}
+
+/** Reads the `masam.*` metadata properties of an exported model; `source` names the file in errors. */
+export function modelInfoFromMetadata(metadata: Readonly<Record<string, string>>, source: string): ModelInfo {
+  const get = (key: string): unknown => {
+    const raw = metadata[key];
+    if (raw === undefined)
+      throw new MasamError(`${source}: not a masam model (metadata '${key}' is missing)`);
+    try {
+      return JSON.parse(raw);
+    } catch {
+      throw new MasamError(`${source}: metadata '${key}' is not valid JSON`);
+    }
+  };
+  const config = get('masam.config') as MaSamConfig;
+  const classNames = get('masam.class_names') as string[];
+  const preprocessing = get('masam.preprocessing') as Preprocessing;
+  const slices = Number(get('masam.slices'));
+  if (!Array.isArray(classNames) || classNames.length !== config.num_classes + 1) {
+    throw new MasamError(`${source}: ${classNames.length} class names for ${config.num_classes + 1} classes`);
+  }
+  if (!['ct', 'mri', 'video'].includes(preprocessing.modality)) {
+    throw new MasamError(
+      `${source}: unknown modality '${String(preprocessing.modality)}' in its preprocessing`,
+    );
+  }
+  return { config, classNames, preprocessing, slices, imageSize: config.img_size };
+}
