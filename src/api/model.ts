@@ -16,7 +16,7 @@ import {
 import { MaSam, declareMaSamParams } from '../models/masam/masam.js';
 import { trainableNames } from '../models/masam/trainable.js';
 import { type MaSamConfig, type PresetName, resolveConfig } from '../models/sam/config.js';
-import { ParamScope, ParamSource, type Weights } from '../nn/index.js';
+import { BUFFER_GROUP, ParamScope, ParamSource, type Weights } from '../nn/index.js';
 import type { Device } from '../runtime/index.js';
 import { type OrtSession, compile } from '../runtime/index.js';
 import { grad } from '../autodiff/index.js';
@@ -86,7 +86,7 @@ export async function loadMaSam(options: LoadMaSamOptions): Promise<MaSamModel> 
     const { bytes, source } = readBytes(options.masamCheckpoint);
     applyMaSamCheckpoint(weights, shapes, readPth(bytes, source), source);
   }
-  return new MaSamModel(config, weights, trainableNames(groups), report, options.device ?? 'cpu');
+  return new MaSamModel(config, weights, trainableNames(groups), report, options.device ?? 'cpu', groups);
 }
 
 export class MaSamModel {
@@ -99,6 +99,8 @@ export class MaSamModel {
     readonly trainable: ReadonlySet<string>,
     readonly samLoadReport: SamLoadReport | undefined,
     readonly device: Device,
+    /** Each parameter's group (ParamScope.group). */
+    readonly groups: ReadonlyMap<string, string>,
   ) {}
 
   /** Traces the model once per (purpose, input shape); weights are read when traced. */
@@ -116,6 +118,11 @@ export class MaSamModel {
       s.catch(() => this.sessions.delete(key));
     }
     return s;
+  }
+
+  /** Every weight but persistent buffers: what full fine-tuning (e.g. from random init) updates. */
+  allTrainableNames(): Set<string> {
+    return new Set([...this.weights.keys()].filter((n) => this.groups.get(n) !== BUFFER_GROUP));
   }
 
   /** Forgets compiled graphs: call after changing weights in place outside training. */

@@ -3,9 +3,10 @@
 import { type Command, UsageError } from './command.js';
 import { convert } from './commands/convert.js';
 import { info } from './commands/info.js';
+import { train } from './commands/train.js';
 import { version } from './version.js';
 
-const COMMANDS: readonly Command[] = [info, convert];
+const COMMANDS: readonly Command[] = [info, convert, train];
 
 function help(): string {
   const width = Math.max(8, ...COMMANDS.map((c) => c.name.length));

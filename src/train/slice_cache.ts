@@ -1,0 +1,144 @@
+// The preprocessed training/validation data (issue 4 item 7): every case's slice planes resized once to
+// the model's S×S (cubic for images, nearest for labels, spec §8.1), kept in memory for fast random
+// access; stacks are cut, normalised per stack (spec §8.2–8.4) and augmented per step.
+import { MasamError } from '../core/errors.js';
+import { type HostTensor, hostTensor } from '../core/host_tensor.js';
+import type { Rng } from '../core/rng.js';
+import { randomGenerator } from '../data/augment/index.js';
+import { type Modality, normalizeMriVolume, normalizeStack } from '../data/intensity.js';
+import { extractSlice, stackSliceIndices } from '../data/slices.js';
+import { zoomToShape } from '../data/zoom.js';
+import type { Volume } from '../io/volume.js';
+
+/** One case's planes at the model size: image [nz, C, S, S] (C = 1 grey, 3 video), labels [nz, S, S]. */
+export interface CachedCase {
+  readonly id: string;
+  readonly nz: number;
+  readonly channels: number;
+  readonly image: Float32Array;
+  readonly label: Uint8Array;
+}
+
+export interface TrainingBatch {
+  /** [b, d, 3, S, S] on the 0–1 scale. */
+  readonly image: HostTensor<'float32'>;
+  /** [b·d, S, S]. */
+  readonly label: HostTensor<'int32'>;
+}
+
+/** Resizes every plane of `volume` (official orientation) to size×size: [nz, C, S, S]. */
+function planesAtSize(
+  volume: Volume,
+  size: number,
+  order: 0 | 3,
+): { data: Float32Array; nz: number; channels: number } {
+  const nz = volume.shape[2]!;
+  const channels = volume.shape[3] ?? 1;
+  const out = new Float32Array(nz * channels * size * size);
+  for (let z = 0; z < nz; z++) {
+    const plane = extractSlice(volume, z); // [H, W] or [C, H, W]
+    const [h, w] = plane.shape.slice(-2) as [number, number];
+    const resized =
+      h === size && w === size
+        ? plane
+        : zoomToShape(plane, [...plane.shape.slice(0, -2), size, size], { order });
+    out.set(resized.data, z * channels * size * size);
+  }
+  return { data: out, nz, channels };
+}
+
+/** Prepares one labelled case (MRI volumes get the offline prostate normalisation first, spec §8.3). */
+export function cacheCase(
+  id: string,
+  image: Volume,
+  label: Volume,
+  size: number,
+  modality: Modality,
+): CachedCase {
+  if (
+    image.shape[2] !== label.shape[2] ||
+    image.shape[0] !== label.shape[0] ||
+    image.shape[1] !== label.shape[1]
+  ) {
+    throw new MasamError(
+      `case '${id}': image [${image.shape.join(', ')}] and label [${label.shape.join(', ')}] grids differ`,
+    );
+  }
+  const source =
+    modality === 'mri'
+      ? { ...image, dtype: 'float32' as const, data: normalizeMriVolume(image.data as ArrayLike<number>) }
+      : image;
+  const img = planesAtSize(source, size, 3);
+  const lab = planesAtSize(label, size, 0);
+  return { id, nz: img.nz, channels: img.channels, image: img.data, label: Uint8Array.from(lab.data) };
+}
+
+export class SliceCache {
+  constructor(
+    readonly cases: readonly CachedCase[],
+    readonly size: number,
+    readonly modality: Modality,
+  ) {
+    if (cases.length === 0) throw new MasamError('no training cases');
+  }
+
+  /** Every (case, centre) pair: the sampling population. */
+  get stackCount(): number {
+    return this.cases.reduce((n, c) => n + c.nz, 0);
+  }
+
+  /**
+   * One stack at model size, normalised: image [D, 3, S, S] (grey replicated ×3), label [D, S, S]. With
+   * `rng`, the official RandomGenerator augmentation is applied (spec §8.6).
+   */
+  stack(
+    caseIndex: number,
+    centre: number,
+    depth: number,
+    rng?: Rng,
+  ): { image: Float32Array; label: Int32Array } {
+    const c = this.cases[caseIndex]!;
+    const s = this.size;
+    const plane = s * s;
+    const raw = new Float32Array(depth * c.channels * plane);
+    const lab = new Float32Array(depth * plane);
+    stackSliceIndices(c.nz, centre, depth).forEach((z, t) => {
+      raw.set(c.image.subarray(z * c.channels * plane, (z + 1) * c.channels * plane), t * c.channels * plane);
+      for (let i = 0; i < plane; i++) lab[t * plane + i] = c.label[z * plane + i]!;
+    });
+    let image: HostTensor<'float32'> = hostTensor(
+      'float32',
+      c.channels === 1 ? [depth, s, s] : [depth, c.channels, s, s],
+      normalizeStack(raw, this.modality),
+    );
+    let label: HostTensor<'float32'> = hostTensor('float32', [depth, s, s], lab);
+    if (rng) ({ image, label } = randomGenerator(rng, { image, label }, { outputSize: [s, s] }));
+    const out = new Float32Array(depth * 3 * plane);
+    for (let t = 0; t < depth; t++) {
+      for (let ch = 0; ch < 3; ch++) {
+        const from = c.channels === 1 ? t * plane : (t * c.channels + ch) * plane;
+        out.set(image.data.subarray(from, from + plane), (t * 3 + ch) * plane);
+      }
+    }
+    return { image: out, label: Int32Array.from(label.data, (v) => Math.round(v)) };
+  }
+
+  /** A random augmented batch of `batch` stacks (uniform over all slices of all cases). */
+  sampleBatch(batch: number, depth: number, rng: Rng): TrainingBatch {
+    const s = this.size;
+    const image = new Float32Array(batch * depth * 3 * s * s);
+    const label = new Int32Array(batch * depth * s * s);
+    for (let b = 0; b < batch; b++) {
+      let k = rng.int(this.stackCount);
+      let ci = 0;
+      while (k >= this.cases[ci]!.nz) k -= this.cases[ci++]!.nz;
+      const st = this.stack(ci, k, depth, rng);
+      image.set(st.image, b * st.image.length);
+      label.set(st.label, b * st.label.length);
+    }
+    return {
+      image: hostTensor('float32', [batch, depth, 3, s, s], image),
+      label: hostTensor('int32', [batch * depth, s, s], label),
+    };
+  }
+}
