@@ -2,11 +2,12 @@
 // masam command-line entry: subcommand dispatch. The only layer that reads argv, env and files.
 import { type Command, UsageError } from './command.js';
 import { convert } from './commands/convert.js';
+import { exportCommand } from './commands/export.js';
 import { info } from './commands/info.js';
 import { train } from './commands/train.js';
 import { version } from './version.js';
 
-const COMMANDS: readonly Command[] = [info, convert, train];
+const COMMANDS: readonly Command[] = [info, convert, train, exportCommand];
 
 function help(): string {
   const width = Math.max(8, ...COMMANDS.map((c) => c.name.length));

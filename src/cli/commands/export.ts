@@ -1,0 +1,81 @@
+// `masam export`: writes a self-contained inference .onnx (encoder + decoder for a fixed number of slices;
+// external data past 2 GB) whose metadata carries the config, class names and preprocessing (issue 3).
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { type ConfigInput, loadMaSam } from '../../api/model.js';
+import { MasamError } from '../../core/errors.js';
+import type { Preprocessing } from '../../infer/model_info.js';
+import { type Command, UsageError } from '../command.js';
+import { RunDir } from '../run_dir.js';
+
+const USAGE = `Usage:
+  masam export --run <run dir> --out <model.onnx> [--checkpoint best|latest] [--slices D]
+  masam export --config <preset | config.json> [--sam <sam_vit_*.pth>] [--masam <masam.pth>] --out <model.onnx>
+               [--slices D] [--classes background,liver,…] [--modality ct|mri|video] [--seed N]
+
+Writes an ONNX model: input 'image' [1, D, 3, S, S] (0–1 scale) → 'masks' logits [D, K, S, S] and
+'iou_predictions'. Weights past 2 GB go to <out>.data beside it. Runs in onnxruntime-node and -web.`;
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'write a self-contained inference .onnx (for segment, the library and the browser viewer)',
+  usage: USAGE,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        run: { type: 'string' },
+        checkpoint: { type: 'string' },
+        config: { type: 'string' },
+        sam: { type: 'string' },
+        masam: { type: 'string' },
+        out: { type: 'string' },
+        slices: { type: 'string' },
+        classes: { type: 'string' },
+        modality: { type: 'string' },
+        seed: { type: 'string' },
+      },
+    });
+    if (!values.out) throw new UsageError('--out is required');
+    if (!values.out.endsWith('.onnx')) throw new UsageError('--out must end in .onnx');
+    const started = performance.now();
+    if (values.run) {
+      const run = new RunDir(values.run);
+      const info = await run.readInfo();
+      const which = values.checkpoint ?? (existsSync(run.file('best.safetensors')) ? 'best' : 'latest');
+      const { tensors } = await run.readCheckpoint(`${which}.safetensors`);
+      const model = await loadMaSam({ config: info.config });
+      for (const name of model.weights.keys()) {
+        const t = tensors.get(name);
+        if (!t) throw new MasamError(`${run.file(`${which}.safetensors`)}: weight '${name}' is missing`);
+        model.weights.set(name, { dtype: 'float32', shape: t.shape, data: t.data as Float32Array });
+      }
+      await model.exportOnnx(values.out, {
+        slices: Number(values.slices ?? info.config.slices),
+        classNames: info.classNames,
+        preprocessing: info.preprocessing,
+      });
+    } else {
+      if (!values.config) throw new UsageError('give --run <run dir> or --config <preset | config.json>');
+      const config: ConfigInput = values.config.endsWith('.json')
+        ? (JSON.parse(await readFile(values.config, 'utf8')) as ConfigInput)
+        : (values.config as ConfigInput);
+      const model = await loadMaSam({
+        config,
+        ...(values.sam ? { samCheckpoint: values.sam } : {}),
+        ...(values.masam ? { masamCheckpoint: values.masam } : {}),
+        seed: Number(values.seed ?? 1234),
+      });
+      const modality = (values.modality ?? 'ct') as Preprocessing['modality'];
+      if (!['ct', 'mri', 'video'].includes(modality)) throw new UsageError('--modality is ct, mri or video');
+      await model.exportOnnx(values.out, {
+        slices: Number(values.slices ?? model.config.slices),
+        ...(values.classes ? { classNames: values.classes.split(',') } : {}),
+        preprocessing: { modality },
+      });
+    }
+    console.log(`wrote ${values.out} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    return 0;
+  },
+};
