@@ -62,13 +62,17 @@ export function guessModality(info: DatasetInfo): Modality | null {
   return null;
 }
 
+/** Absolute paths of a case's channel files and label (names from listCases may omit the folder). */
+export function casePaths(ds: Dataset, c: CaseFiles): { images: string[]; label: string } {
+  const under = (dir: string, f: string) => join(ds.root, f.includes('/') ? f : join(dir, f));
+  return { images: c.images.map((f) => under('imagesTr', f)), label: under('labelsTr', c.label!) };
+}
+
 /** Reads and verifies one case; several channel files are stacked on a 4th axis ([nx, ny, nz, C]). */
 export async function readCase(ds: Dataset, c: CaseFiles): Promise<LabelledCase> {
-  const channels = await Promise.all(
-    c.images.map((f) => readVolume(join(ds.root, f.includes('/') ? f : join('imagesTr', f)))),
-  );
-  const labelPath = join(ds.root, c.label!.includes('/') ? c.label! : join('labelsTr', c.label!));
-  const label = await readVolume(labelPath);
+  const paths = casePaths(ds, c);
+  const channels = await Promise.all(paths.images.map((p) => readVolume(p)));
+  const label = await readVolume(paths.label);
   const problems = verifyPair(c.id, channels, label, ds.info.labels);
   if (problems.length > 0) throw new DatasetError(ds.root, problems);
   return { id: c.id, image: channels.length === 1 ? channels[0]! : stackChannels(channels), label };

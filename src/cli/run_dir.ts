@@ -7,6 +7,7 @@
 //   model.onnx (+.data) the exported inference model of the best weights (segment and the viewer use it)
 //   masam.pth           the best weights in the official MA-SAM save format (loads in the PyTorch code)
 //   curves.png          training loss and validation Dice
+//   cache/              prepared slices per case, keyed by the source files and settings
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../api/files.js';

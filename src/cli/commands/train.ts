@@ -12,10 +12,10 @@ import type { Modality } from '../../data/intensity.js';
 import { masamCheckpointEntries } from '../../models/masam/checkpoint.js';
 import { type MaSamConfig, PRESETS, type PresetName } from '../../models/sam/config.js';
 import { writePth } from '../../io/pth.js';
-import { SliceCache, cacheCase } from '../../train/slice_cache.js';
 import { Trainer } from '../../train/trainer.js';
 import { type Command, UsageError } from '../command.js';
-import { guessModality, openDataset, readCase } from '../dataset_files.js';
+import { guessModality, openDataset } from '../dataset_files.js';
+import { buildSliceCache } from '../slice_cache_files.js';
 import { RunDir } from '../run_dir.js';
 
 const USAGE = `Usage: masam train --data <dataset dir> --out <run dir> [options]
@@ -178,19 +178,9 @@ async function loop(
   if (split.train.length === 0)
     throw new MasamError(`${t.data}: needs at least 2 labelled cases (one for validation)`);
   const size = model.config.img_size;
-  const prepare = async (ids: readonly string[]) => {
-    const cached = [];
-    for (const c of ds.cases.filter((x) => ids.includes(x.id))) {
-      const lc = await readCase(ds, c);
-      cached.push(cacheCase(lc.id, lc.image, lc.label, size, t.modality));
-    }
-    return new SliceCache(cached, size, t.modality);
-  };
-  process.stderr.write(
-    `preparing ${split.train.length} training and ${split.val.length} validation cases at ${size}×${size}…\n`,
-  );
-  const trainData = await prepare(split.train);
-  const valData = await prepare(split.val);
+  const cacheOptions = { size, modality: t.modality, cacheDir: run.file('cache') };
+  const trainData = await buildSliceCache(ds, split.train, { ...cacheOptions, label: 'prepare train' });
+  const valData = await buildSliceCache(ds, split.val, { ...cacheOptions, label: 'prepare val  ' });
   const trainable = t.trainable === 'all' ? model.allTrainableNames() : model.trainable;
   const trainer = new Trainer(model.config, model.weights, trainable, trainData, {
     steps: t.steps,
