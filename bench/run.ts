@@ -7,10 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import type { BenchResult } from './bench_result.js';
+import { runDataBench } from './data.js';
 import { runEngineBench } from './engine.js';
 import { runModelBench } from './model.js';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
+  data: runDataBench,
   engine: runEngineBench,
   model: runModelBench,
 };
