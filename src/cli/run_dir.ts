@@ -11,6 +11,7 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../api/files.js';
+import { lineChartPng } from './charts.js';
 import { MasamError } from '../core/errors.js';
 import type { HostTensor } from '../core/host_tensor.js';
 import type { Preprocessing } from '../infer/model_info.js';
@@ -55,6 +56,26 @@ export class RunDir {
 
   async log(record: Readonly<Record<string, unknown>>): Promise<void> {
     await appendFile(this.file('metrics.jsonl'), `${JSON.stringify(record)}\n`);
+  }
+
+  /** Redraws curves.png from metrics.jsonl: training loss and mean validation Dice against the step. */
+  async drawCurves(): Promise<void> {
+    const lines = (await readFile(this.file('metrics.jsonl'), 'utf8')).split('\n').filter(Boolean);
+    const records = lines.map((l) => JSON.parse(l) as { step: number; loss?: number; val_mean?: number });
+    const loss = records.filter((r) => r.loss !== undefined).map((r): [number, number] => [r.step, r.loss!]);
+    const val = records
+      .filter((r) => r.val_mean !== undefined)
+      .map((r): [number, number] => [r.step, r.val_mean!]);
+    const png = lineChartPng({
+      series: [
+        { name: 'train loss', points: loss },
+        { name: 'val Dice', points: val },
+      ],
+      title: 'masam train',
+      xLabel: 'step',
+      yLabel: 'loss / Dice',
+    });
+    await writeFileAtomic(this.file('curves.png'), png);
   }
 
   /** Writes weights (+ optional extra tensors and a JSON state in the metadata) as one atomic file. */

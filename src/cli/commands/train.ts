@@ -239,6 +239,7 @@ async function loop(
           await run.saveCheckpoint('best.safetensors', model.weights);
         }
         await saveLatest();
+        await run.drawCurves();
       }
     }
   } finally {
