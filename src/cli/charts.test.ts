@@ -19,13 +19,13 @@ import {
 
 function decode(bytes: Uint8Array): RgbaImage {
   const png = PNG.sync.read(Buffer.from(bytes));
-  return { width: png.width, height: png.height, data: new Uint8Array(png.data) };
+  return { width: png.width, height: png.height, rgba: new Uint8Array(png.data) };
 }
 
 function isColor(img: RgbaImage, x: number, y: number, c: Rgb): boolean {
   const p = 4 * (y * img.width + x);
   return (
-    img.data[p] === c[0] && img.data[p + 1] === c[1] && img.data[p + 2] === c[2] && img.data[p + 3] === 255
+    img.rgba[p] === c[0] && img.rgba[p + 1] === c[1] && img.rgba[p + 2] === c[2] && img.rgba[p + 3] === 255
   );
 }
 
@@ -62,7 +62,7 @@ describe('barChartPng', () => {
   it('draws each bar from 0 up to its value in the bar colour, nothing for NaN', () => {
     const chart = barChartImage(options);
     const img = decode(barChartPng(options));
-    assert.deepEqual(img.data, chart.image.data, 'the PNG holds the rendered pixels');
+    assert.deepEqual(img.rgba, chart.image.rgba, 'the PNG holds the rendered pixels');
     const bars = chart.bars!;
     assert.equal(bars.length, 3);
     const zero = pixelY(chart, 0);

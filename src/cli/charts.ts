@@ -3,12 +3,9 @@
 // encoded as PNG through pngjs. No anti-aliasing; lowercase letters are drawn as capitals.
 import { PNG } from 'pngjs';
 
-/** An RGBA image, row-major, 4 bytes per pixel, top row first. */
-export interface RgbaImage {
-  readonly width: number;
-  readonly height: number;
-  readonly data: Uint8Array;
-}
+import type { RgbaImage } from '../infer/overlay.js';
+
+export type { RgbaImage };
 
 /** An 8-bit RGB colour. */
 export type Rgb = readonly [number, number, number];
@@ -154,14 +151,14 @@ class Canvas {
   }
 
   image(): RgbaImage {
-    return { width: this.width, height: this.height, data: this.data };
+    return { width: this.width, height: this.height, rgba: this.data };
   }
 }
 
 /** Encodes an RGBA image as an 8-bit RGBA PNG. */
 export function encodePng(image: RgbaImage): Uint8Array {
   const png = new PNG({ width: image.width, height: image.height });
-  png.data = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+  png.data = Buffer.from(image.rgba.buffer, image.rgba.byteOffset, image.rgba.byteLength);
   return new Uint8Array(PNG.sync.write(png));
 }
 

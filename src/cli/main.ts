@@ -2,12 +2,27 @@
 // masam command-line entry: subcommand dispatch. The only layer that reads argv, env and files.
 import { type Command, UsageError } from './command.js';
 import { convert } from './commands/convert.js';
+import { demo } from './commands/demo.js';
+import { evaluate } from './commands/evaluate.js';
 import { exportCommand } from './commands/export.js';
 import { info } from './commands/info.js';
+import { phantom } from './commands/phantom.js';
+import { segment } from './commands/segment.js';
 import { train } from './commands/train.js';
+import { view } from './commands/view.js';
 import { version } from './version.js';
 
-const COMMANDS: readonly Command[] = [info, convert, train, exportCommand];
+const COMMANDS: readonly Command[] = [
+  demo,
+  info,
+  convert,
+  train,
+  exportCommand,
+  evaluate,
+  phantom,
+  segment,
+  view,
+];
 
 function help(): string {
   const width = Math.max(8, ...COMMANDS.map((c) => c.name.length));

@@ -384,6 +384,31 @@ async function readLabels(path: string): Promise<Record<string, number>> {
   return { ...parseDatasetJson(json, path).labels };
 }
 
+/** Every report file of an evaluation, rendered in memory: metrics.csv, summary.json, report.md, dice.png. */
+export function renderReport(
+  evaluation: Evaluation,
+  inputs: { pred: string; gt: string },
+): [string, Uint8Array][] {
+  const { summary, classNames } = evaluation;
+  const json = evaluationJson(evaluation);
+  return [
+    ['metrics.csv', new TextEncoder().encode(rowsToCsv(evaluation.rows))],
+    ['summary.json', new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`)],
+    ['report.md', new TextEncoder().encode(reportMarkdown(evaluation, inputs))],
+    [
+      'dice.png',
+      barChartPng({
+        labels: summary.perClass.map((c) => classNames[c.classId]!),
+        values: summary.perClass.map((c) => c.stats['dice']!.mean),
+        errors: summary.perClass.map((c) => c.stats['dice']!.std),
+        title: `Mean Dice per class (${summary.caseIds.length} case${summary.caseIds.length === 1 ? '' : 's'})`,
+        yLabel: 'Dice',
+        yMax: 1,
+      }),
+    ],
+  ];
+}
+
 /** The `evaluate` subcommand (listed in main.ts). */
 export const evaluate: Command = {
   name: 'evaluate',
@@ -416,24 +441,9 @@ export const evaluate: Command = {
     });
     if (tty) process.stderr.write('\r'.padEnd(61) + '\r');
     // Render everything first: an error above or here leaves --out untouched.
-    const { summary, classNames } = evaluation;
+    const files = renderReport(evaluation, { pred, gt });
+    const { summary } = evaluation;
     const json = evaluationJson(evaluation);
-    const files: [string, Uint8Array][] = [
-      ['metrics.csv', new TextEncoder().encode(rowsToCsv(evaluation.rows))],
-      ['summary.json', new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`)],
-      ['report.md', new TextEncoder().encode(reportMarkdown(evaluation, { pred, gt }))],
-      [
-        'dice.png',
-        barChartPng({
-          labels: summary.perClass.map((c) => classNames[c.classId]!),
-          values: summary.perClass.map((c) => c.stats['dice']!.mean),
-          errors: summary.perClass.map((c) => c.stats['dice']!.std),
-          title: `Mean Dice per class (${summary.caseIds.length} case${summary.caseIds.length === 1 ? '' : 's'})`,
-          yLabel: 'Dice',
-          yMax: 1,
-        }),
-      ],
-    ];
     await mkdir(out, { recursive: true });
     for (const [name, bytes] of files) await writeFileAtomic(join(out, name), bytes);
     for (const w of evaluation.warnings) console.error(`masam evaluate: warning: ${w}`);

@@ -1,0 +1,230 @@
+// End-to-end tests of `masam segment` with a tiny randomly initialised MA-SAM (img 32, depth 2) exported to
+// ONNX: NIfTI in → NIfTI out with the input geometry, strides, probabilities, overlays, folders of cases,
+// frames → PNG masks, and clear errors without partial outputs (masam-spec.md 10.1–10.2).
+import assert from 'node:assert/strict';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it, mock } from 'node:test';
+import { PNG } from 'pngjs';
+import { fixturePath } from '../../../test/fixtures.js';
+import { loadMaSam } from '../../api/model.js';
+import { Rng } from '../../core/rng.js';
+import { ctPhantom } from '../../data/phantom.js';
+import { decodePng } from '../../io/frames.js';
+import { affineMaxDiff } from '../../io/geometry.js';
+import { parseNifti, serializeNifti } from '../../io/nifti.js';
+import type { Volume } from '../../io/volume.js';
+import { UsageError } from '../command.js';
+import { readVolume } from '../volume_files.js';
+import { segment } from './segment.js';
+
+const K = 3; // num_classes 2 + background
+
+async function runSegment(args: string[]): Promise<{ code: number; out: string }> {
+  const log = mock.method(console, 'log', () => undefined);
+  try {
+    const code = await segment.run(args);
+    return { code, out: log.mock.calls.map((c) => String(c.arguments[0])).join('\n') };
+  } finally {
+    log.mock.restore();
+  }
+}
+
+/** Every file under `dir`, relative, sorted (to check that a failure wrote nothing). */
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
+}
+
+function writeFrames(dir: string, count: number, w: number, h: number): void {
+  mkdirSync(dir, { recursive: true });
+  for (let t = 0; t < count; t++) {
+    const png = new PNG({ width: w, height: h });
+    for (let p = 0; p < w * h; p++) png.data.set([(p * 7 + t) % 256, (p * 3) % 256, 100 + t, 255], 4 * p);
+    writeFileSync(join(dir, `frame_${t}.png`), PNG.sync.write(png));
+  }
+}
+
+describe('masam segment', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'masam-segment-'));
+  const run = join(tmp, 'run'); // a run folder holding model.onnx (CT)
+  const videoModel = join(tmp, 'video.onnx');
+  const ctPath = join(tmp, 'ct.nii.gz');
+  let ct: Volume;
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  before(async () => {
+    const config = {
+      preset: 'small' as const,
+      img_size: 32,
+      depth: 2,
+      global_attn_indexes: [1],
+      num_classes: 2,
+    };
+    const model = await loadMaSam({ config, seed: 7 });
+    mkdirSync(run);
+    await model.exportOnnx(join(run, 'model.onnx'), {
+      slices: 5,
+      classNames: ['background', 'liver', 'spleen'],
+      preprocessing: { modality: 'ct' },
+    });
+    await model.exportOnnx(videoModel, { slices: 5, preprocessing: { modality: 'video' } });
+    ct = ctPhantom(new Rng(3), { size: [40, 40, 12] }).image;
+    writeFileSync(ctPath, serializeNifti(ct, { gzip: true }));
+  });
+
+  it('writes a label map with the input shape and affine, class names beside it, and a timing line', async () => {
+    const output = join(tmp, 'out1', 'labels.nii.gz');
+    const { code, out } = await runSegment(['--model', run, '--input', ctPath, '--output', output]);
+    assert.equal(code, 0);
+    const labels = parseNifti(readFileSync(output), output);
+    assert.deepEqual(labels.shape, ct.shape);
+    assert.equal(labels.dtype, 'uint8');
+    assert.ok(affineMaxDiff(labels.affine, ct.affine) < 1e-4);
+    assert.ok((labels.data as Uint8Array).every((v) => v < K));
+    const sidecar = JSON.parse(readFileSync(join(tmp, 'out1', 'labels.labels.json'), 'utf8'));
+    assert.deepEqual(sidecar.labels, { background: 0, liver: 1, spleen: 2 });
+    assert.match(out, /12 stacks of 5 slices \(stride 1\); [\d.]+ s total.* s per stack, [\d.]+ s per slice/);
+    assert.match(out, /done: 1 input in [\d.]+ s \(model load/);
+  });
+
+  it('runs --stride 5 (non-overlapping stacks) and writes probabilities and an overlay', async () => {
+    const output = join(tmp, 'out2', 'ct.nii');
+    const overlay = join(tmp, 'overlay');
+    const { out } = await runSegment([
+      ...['--model', join(run, 'model.onnx'), '--input', ctPath, '--output', output],
+      ...['--stride', '5', '--probabilities', '--overlay', overlay, '--threads', '1'],
+    ]);
+    assert.match(out, /3 stacks of 5 slices \(stride 5\)/);
+    const labels = parseNifti(readFileSync(output), output);
+    assert.deepEqual(labels.shape, [40, 40, 12]);
+    const probPath = join(tmp, 'out2', 'ct.probabilities.nii');
+    const probs = parseNifti(readFileSync(probPath), probPath);
+    assert.deepEqual(probs.shape, [40, 40, 12, K]);
+    assert.equal(probs.dtype, 'float32');
+    assert.ok(affineMaxDiff(probs.affine, ct.affine) < 1e-4);
+    const n = 40 * 40 * 12;
+    for (let v = 0; v < n; v += 37) {
+      const p = [0, 1, 2].map((c) => probs.data[c * n + v] as number);
+      assert.ok(Math.abs(p[0]! + p[1]! + p[2]! - 1) < 1e-5);
+      assert.equal(labels.data[v], p.indexOf(Math.max(...p)));
+    }
+    const png = decodePng(readFileSync(join(overlay, 'ct.png')), 'overlay');
+    assert.ok(png.width > 40 && png.height > 40);
+  });
+
+  it('segments every NIfTI of a folder of cases into the output folder under the same names', async () => {
+    const cases = join(tmp, 'cases');
+    mkdirSync(cases);
+    writeFileSync(join(cases, 'case_01.nii.gz'), readFileSync(ctPath));
+    const small = ctPhantom(new Rng(4), { size: [24, 20, 3] }).image;
+    writeFileSync(join(cases, 'case_02.nii'), serializeNifti(small));
+    const outDir = join(tmp, 'cases_out');
+    const { out } = await runSegment(['--model', run, '--input', cases, '--output', outDir]);
+    assert.deepEqual(listFiles(outDir), [
+      'case_01.labels.json',
+      'case_01.nii.gz',
+      'case_02.labels.json',
+      'case_02.nii',
+    ]);
+    const second = parseNifti(readFileSync(join(outDir, 'case_02.nii')), 'case_02');
+    assert.deepEqual(second.shape, [24, 20, 3]);
+    assert.ok(affineMaxDiff(second.affine, small.affine) < 1e-4);
+    assert.match(out, /done: 2 cases/);
+  });
+
+  it('turns a DICOM series folder into <folder>.nii.gz with the series geometry', async () => {
+    const series = fixturePath('dicom', 'series_oblique');
+    const source = await readVolume(series);
+    const outDir = join(tmp, 'dicom_out');
+    await runSegment(['--model', run, '--input', series, '--output', `${outDir}/`]);
+    const labels = parseNifti(readFileSync(join(outDir, 'series_oblique.nii.gz')), 'dicom labels');
+    assert.deepEqual(labels.shape, source.shape);
+    assert.ok(affineMaxDiff(labels.affine, source.affine) < 1e-4);
+    assert.ok(existsSync(join(outDir, 'series_oblique.labels.json')));
+  });
+
+  it("goes on past a bad case and then fails naming it, keeping the good cases' outputs", async () => {
+    const cases = join(tmp, 'cases_bad');
+    mkdirSync(cases);
+    writeFileSync(join(cases, 'a.nii.gz'), readFileSync(ctPath));
+    writeFileSync(join(cases, 'b.nii.gz'), new Uint8Array([0x1f, 0x8b, 1, 2, 3]));
+    const outDir = join(tmp, 'cases_bad_out');
+    const error = mock.method(console, 'error', () => undefined);
+    try {
+      await assert.rejects(
+        runSegment(['--model', run, '--input', cases, '--output', outDir]),
+        /1 of 2 cases failed: b\.nii\.gz/,
+      );
+      assert.match(String(error.mock.calls[0]?.arguments[0]), /b\.nii\.gz/);
+    } finally {
+      error.mock.restore();
+    }
+    assert.deepEqual(listFiles(outDir), ['a.labels.json', 'a.nii.gz']);
+  });
+
+  it('writes one PNG mask per frame, named after the frames, for a video model', async () => {
+    const frames = join(tmp, 'frames');
+    writeFrames(frames, 3, 36, 28);
+    const masks = join(tmp, 'masks');
+    await runSegment(['--model', videoModel, '--input', frames, '--output', masks]);
+    assert.deepEqual(listFiles(masks), ['frame_0.png', 'frame_1.png', 'frame_2.png', 'labels.json']);
+    const mask = decodePng(readFileSync(join(masks, 'frame_2.png')), 'mask');
+    assert.deepEqual([mask.width, mask.height], [36, 28]);
+    for (let p = 0; p < 36 * 28; p++) assert.ok(mask.rgba[4 * p]! < K);
+  });
+
+  it('rejects a modality mismatch naming the input and both modalities, writing nothing', async () => {
+    const frames = join(tmp, 'frames_ct');
+    writeFrames(frames, 2, 16, 16);
+    const outDir = join(tmp, 'mismatch');
+    await assert.rejects(
+      runSegment(['--model', run, '--input', frames, '--output', join(outDir, 'x.nii.gz')]),
+      new RegExp(`${frames}: the model is for CT.*RGB frames.*video`),
+    );
+    await assert.rejects(
+      runSegment(['--model', videoModel, '--input', ctPath, '--output', join(outDir, 'y.nii.gz')]),
+      /ct\.nii\.gz: the model is for video.*grey 3D volume/,
+    );
+    assert.deepEqual(listFiles(outDir), []);
+  });
+
+  it('rejects a missing model, a bad input, DICOM-SEG output and bad options clearly, writing nothing', async () => {
+    const outDir = join(tmp, 'errors');
+    const output = join(outDir, 'x.nii.gz');
+    await assert.rejects(
+      runSegment(['--model', join(tmp, 'nope.onnx'), '--input', ctPath, '--output', output]),
+      /nope\.onnx: model not found/,
+    );
+    await assert.rejects(
+      runSegment(['--model', tmp, '--input', ctPath, '--output', output]),
+      /the folder has no model\.onnx/,
+    );
+    const bad = join(tmp, 'bad.nii.gz');
+    writeFileSync(bad, new Uint8Array([0x1f, 0x8b, 1, 2, 3]));
+    await assert.rejects(runSegment(['--model', run, '--input', bad, '--output', output]), /bad\.nii\.gz/);
+    await assert.rejects(
+      runSegment(['--model', run, '--input', ctPath, '--output', join(outDir, 'seg.dcm')]),
+      (err: Error) => err instanceof UsageError && /DICOM-SEG output is not supported yet/.test(err.message),
+    );
+    await assert.rejects(
+      runSegment(['--model', run, '--input', ctPath, '--output', output, '--stride', '7']),
+      /--stride 7 is larger than the model's 5 slices/,
+    );
+    await assert.rejects(runSegment(['--model', run, '--input', ctPath]), /missing --output/);
+    await assert.rejects(
+      runSegment(['--model', run, '--input', ctPath, '--output', output, '--device', 'tpu']),
+      /--device must be cpu or cuda/,
+    );
+    assert.deepEqual(listFiles(outDir), []);
+  });
+});

@@ -1,0 +1,333 @@
+// `masam segment --model <run dir | model.onnx> --input <in> --output <out>`: volumetric inference with an
+// exported MA-SAM model (infer/segment.ts; masam-spec.md 10.1–10.2) on a NIfTI file, a DICOM series, a
+// frames folder or a folder of NIfTI cases. Label maps keep the input's geometry (the official script
+// writes identity affines, spec 10.5); class names go to a `<name>.labels.json` sidecar. Every file is
+// written atomically, and nothing is written for an input that fails.
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { PNG } from 'pngjs';
+import { writeFileAtomic } from '../../api/files.js';
+import { MasamError } from '../../core/errors.js';
+import { type OverlayOptions, overlayMontage } from '../../infer/overlay.js';
+import { type SegmentResult, segmentVolume } from '../../infer/segment.js';
+import { labelSlice, maskToPng } from '../../io/frames.js';
+import { niftiHeaderOf } from '../../io/nifti.js';
+import type { Volume } from '../../io/volume.js';
+import type { Device } from '../../runtime/index.js';
+import { type Command, UsageError } from '../command.js';
+import { type OpenedModel, openModel } from '../model_files.js';
+import { version } from '../version.js';
+import { naturalCompare, readVolume, writeVolumeAtomic } from '../volume_files.js';
+
+const USAGE = [
+  'Usage: masam segment --model <run dir | model.onnx> --input <in> --output <out> [options]',
+  '',
+  '--model   an exported model (.onnx from MaSamModel.exportOnnx) or a run folder holding model.onnx',
+  '--input   a .nii/.nii.gz file, a DICOM series folder, a folder of .png/.jpg frames (video models),',
+  '          or a folder of .nii/.nii.gz cases (each one is segmented)',
+  '--output  out.nii.gz | out.nii   label map (uint8) with the input shape, spacing and affine',
+  '          folder/                frames: one 8-bit PNG mask per frame, named after the frame files;',
+  '                                 a NIfTI file or DICOM series: folder/<name>.nii.gz;',
+  '                                 a folder of cases: one label map per case, same file names',
+  '          Beside each label map, <name>.labels.json lists the class names (value = index).',
+  '          DICOM-SEG (.dcm) output is not supported yet.',
+  '',
+  'Stacks of D slices run along the third voxel axis (axial for typical CT/MRI, frames for video), one',
+  'centred on every slice (the official sweep); each slice averages the class probabilities of the',
+  'stacks that hold it.',
+  '',
+  'Options:',
+  '  --stride N          slices between stack centres: 1 = official overlap (default), D = no overlap',
+  '  --probabilities     also write <name>.probabilities.nii.gz: float32 [nx, ny, nz, K]',
+  '  --overlay DIR       write DIR/<name>.png: a few slices with the labels coloured over the image',
+  '  --device cpu|cuda   ONNX Runtime execution provider (default cpu)',
+  '  --threads N         ONNX Runtime intra-op threads (default: all cores)',
+].join('\n');
+
+const NIFTI_EXT = /\.nii(\.gz)?$/i;
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    options: {
+      model: { type: 'string' },
+      input: { type: 'string' },
+      output: { type: 'string' },
+      stride: { type: 'string' },
+      probabilities: { type: 'boolean', default: false },
+      overlay: { type: 'string' },
+      device: { type: 'string', default: 'cpu' },
+      threads: { type: 'string' },
+    },
+    allowPositionals: false,
+    strict: true,
+  });
+}
+
+function positiveInt(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--${name} must be a positive integer, got '${raw}'`);
+  return n;
+}
+
+/** `case.nii.gz` → `case`; a folder or other file keeps its name. */
+function stemOf(path: string): string {
+  return basename(path).replace(NIFTI_EXT, '');
+}
+
+const isFolder = async (path: string) => (await stat(path).catch(() => undefined))?.isDirectory() === true;
+
+/** One input and where its label map goes. */
+interface Job {
+  readonly input: string;
+  /** A NIfTI path, or a folder whose content depends on the input (frames → PNG masks). */
+  readonly output: { readonly nifti: string } | { readonly folder: string };
+}
+
+interface Settings {
+  readonly stride: number;
+  readonly probabilities: boolean;
+  readonly overlay: string | undefined;
+}
+
+/** The NIfTI cases of a folder, in natural order (none for a DICOM or frames folder). */
+async function niftiCases(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  return entries
+    .filter((e) => !e.name.startsWith('.') && NIFTI_EXT.test(e.name) && !e.isDirectory())
+    .map((e) => e.name)
+    .sort(naturalCompare);
+}
+
+async function planJobs(input: string, output: string): Promise<Job[]> {
+  if (/\.dcm$/i.test(output)) {
+    throw new UsageError(
+      `DICOM-SEG output is not supported yet ('${output}'): write .nii.gz, which keeps the series' geometry`,
+    );
+  }
+  if (!(await stat(input).catch(() => undefined))) throw new MasamError(`${input}: no such file or folder`);
+  if (resolve(input) === resolve(output)) throw new UsageError(`--output is the input itself: '${output}'`);
+  const outIsNifti = NIFTI_EXT.test(output);
+  if (!outIsNifti && /\.[a-z0-9]+$/i.test(basename(output)) && !(await isFolder(output))) {
+    throw new UsageError(`--output must end in .nii or .nii.gz, or be a folder: '${output}'`);
+  }
+  if (await isFolder(input)) {
+    const cases = await niftiCases(input);
+    if (cases.length > 0) {
+      if (outIsNifti) {
+        throw new UsageError(`--input is a folder of ${cases.length} cases: --output must be a folder`);
+      }
+      return cases.map((name) => ({ input: join(input, name), output: { nifti: join(output, name) } }));
+    }
+  }
+  return [{ input, output: outIsNifti ? { nifti: output } : { folder: output } }];
+}
+
+/** A cli-progress bar on a terminal; nothing when stderr is not one (logs, tests). */
+function progress(label: string): { update(done: number, total: number): void; stop(): void } {
+  if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: `${label} [{bar}] {value}/{total} stacks | {duration_formatted} | ETA {eta_formatted}`,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(done, total) {
+      if (!started) bar.start(total, 0);
+      started = true;
+      bar.update(done);
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+/** Where one input's outputs go, once we know whether it is a frames volume. */
+interface Targets {
+  /** The label map: a NIfTI file, or a folder of PNG masks (frames into a folder). */
+  readonly labels: string;
+  readonly pngMasks: boolean;
+  /** `<name>.labels.json` beside the labels (`labels.json` inside a PNG folder). */
+  readonly sidecar: string;
+  /** `<name>.probabilities.nii[.gz]` beside the labels (`probabilities.nii.gz` inside a PNG folder). */
+  readonly probabilities: string;
+}
+
+function targetsFor(job: Job, frames: boolean): Targets {
+  if ('folder' in job.output && frames) {
+    const dir = job.output.folder;
+    const probabilities = join(dir, 'probabilities.nii.gz');
+    return { labels: dir, pngMasks: true, sidecar: join(dir, 'labels.json'), probabilities };
+  }
+  // A NIfTI or DICOM input into a folder keeps its name (a DICOM folder's name + .nii.gz).
+  const labels =
+    'nifti' in job.output
+      ? job.output.nifti
+      : join(
+          job.output.folder,
+          NIFTI_EXT.test(job.input) ? basename(job.input) : `${basename(resolve(job.input))}.nii.gz`,
+        );
+  const base = join(dirname(labels), stemOf(labels));
+  const ext = NIFTI_EXT.exec(labels)![0];
+  return {
+    labels,
+    pngMasks: false,
+    sidecar: `${base}.labels.json`,
+    probabilities: `${base}.probabilities${ext}`,
+  };
+}
+
+/** Writes everything for one input; returns the label map's path. */
+async function writeOutputs(
+  job: Job,
+  volume: Volume,
+  result: SegmentResult,
+  model: OpenedModel,
+  settings: Settings,
+): Promise<string> {
+  const { info } = model;
+  const out = targetsFor(job, volume.source?.format === 'frames');
+  await mkdir(out.pngMasks ? out.labels : dirname(out.labels), { recursive: true });
+  if (out.pngMasks) {
+    const names = volume.source?.header?.['names'];
+    const n = result.labels.shape[2]!;
+    const width = Math.max(4, String(n - 1).length);
+    for (let t = 0; t < n; t++) {
+      const frame = Array.isArray(names) && names.length === n ? String(names[t]) : undefined;
+      const file = frame
+        ? basename(frame).replace(/\.(png|jpe?g)$/i, '.png')
+        : `mask_${String(t).padStart(width, '0')}.png`;
+      await writeFileAtomic(join(out.labels, file), maskToPng(labelSlice(result.labels, t)));
+    }
+  } else {
+    const description = `masam labels, ${info.classNames.length} classes: see ${basename(out.sidecar)}`;
+    await writeVolumeAtomic(out.labels, result.labels, { description: description.slice(0, 79) });
+  }
+  const sidecarJson = {
+    labels: Object.fromEntries(info.classNames.map((name, i) => [name, i])),
+    classNames: info.classNames,
+    model: model.path,
+    input: job.input,
+    modality: info.preprocessing.modality,
+    stride: settings.stride,
+    masam: version,
+  };
+  await writeFileAtomic(out.sidecar, new TextEncoder().encode(`${JSON.stringify(sidecarJson, null, 2)}\n`));
+  if (result.probabilities) {
+    const src = niftiHeaderOf(volume);
+    await writeVolumeAtomic(out.probabilities, result.probabilities, {
+      description: 'masam class probabilities [nx, ny, nz, K]',
+      ...(src ? { version: src.version, qformCode: src.qformCode, sformCode: src.sformCode } : {}),
+    });
+  }
+  if (settings.overlay !== undefined) {
+    const options: OverlayOptions = {
+      modality: info.preprocessing.modality,
+      ...(info.preprocessing.window ? { window: info.preprocessing.window } : {}),
+    };
+    const image = overlayMontage(volume, result.labels, options);
+    const png = new PNG({ width: image.width, height: image.height });
+    png.data = Buffer.from(image.rgba.buffer, image.rgba.byteOffset, image.rgba.byteLength);
+    await mkdir(settings.overlay, { recursive: true });
+    await writeFileAtomic(join(settings.overlay, `${stemOf(job.input)}.png`), PNG.sync.write(png));
+  }
+  return out.labels;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+
+async function segmentOne(job: Job, model: OpenedModel, settings: Settings): Promise<void> {
+  const t0 = performance.now();
+  const volume = await readVolume(job.input);
+  const bar = progress(basename(job.input));
+  let result: SegmentResult;
+  try {
+    result = await segmentVolume(volume, model.info, model.run, {
+      stride: settings.stride,
+      probabilities: settings.probabilities,
+      onProgress: (done, total) => bar.update(done, total),
+      source: job.input,
+    });
+  } finally {
+    bar.stop();
+  }
+  const written = await writeOutputs(job, volume, result, model, settings);
+  const nz = result.labels.shape[2]!;
+  const total = performance.now() - t0;
+  console.log(
+    `${job.input} → ${written}: [${result.labels.shape.join(', ')}], ${result.stacks} stacks of ` +
+      `${model.info.slices} slices (stride ${settings.stride}); ${seconds(total)} total, segmentation ` +
+      `${seconds(result.seconds * 1000)} = ${(result.seconds / result.stacks).toFixed(3)} s per stack, ` +
+      `${(result.seconds / nz).toFixed(3)} s per slice`,
+  );
+}
+
+/** The `segment` subcommand (listed in main.ts). */
+export const segment: Command = {
+  name: 'segment',
+  summary: 'segment a volume, DICOM series, frames folder or folder of cases with an exported model',
+  usage: USAGE,
+  async run(args: string[]): Promise<number> {
+    let values: ReturnType<typeof parse>['values'];
+    try {
+      values = parse(args).values;
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const { model: modelPath, input, output } = values;
+    if (modelPath === undefined || input === undefined || output === undefined) {
+      const missing = ['model', 'input', 'output'].filter((k) => values[k as 'model'] === undefined);
+      throw new UsageError(`missing ${missing.map((k) => `--${k}`).join(', ')}`);
+    }
+    if (values.device !== 'cpu' && values.device !== 'cuda') {
+      throw new UsageError(`--device must be cpu or cuda, got '${values.device}'`);
+    }
+    const device: Device = values.device;
+    const stride = positiveInt('stride', values.stride) ?? 1;
+    const threads = positiveInt('threads', values.threads);
+    const jobs = await planJobs(input, output);
+    const t0 = performance.now();
+    const model = await openModel(modelPath, { device, ...(threads ? { threads } : {}) });
+    const loadTime = performance.now() - t0;
+    try {
+      if (stride > model.info.slices) {
+        throw new UsageError(
+          `--stride ${stride} is larger than the model's ${model.info.slices} slices per stack`,
+        );
+      }
+      const settings: Settings = { stride, probabilities: values.probabilities, overlay: values.overlay };
+      if (jobs.length === 1) {
+        await segmentOne(jobs[0]!, model, settings);
+      } else {
+        const failed: string[] = [];
+        for (const job of jobs) {
+          try {
+            await segmentOne(job, model, settings);
+          } catch (err) {
+            console.error(`masam segment: ${(err as Error).message}`);
+            failed.push(basename(job.input));
+          }
+        }
+        if (failed.length > 0) {
+          throw new MasamError(`${failed.length} of ${jobs.length} cases failed: ${failed.join(', ')}`);
+        }
+      }
+    } finally {
+      await model.release();
+    }
+    const total = performance.now() - t0;
+    console.log(
+      `done: ${jobs.length} ${jobs.length === 1 ? 'input' : 'cases'} in ${seconds(total)} ` +
+        `(model load ${seconds(loadTime)}, ${device})`,
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,276 @@
+// `masam view [--port N] [--volume file] [--model model.onnx]`: serves the browser viewer (built into
+// dist/viewer-app by `npm run build`) on 127.0.0.1 with Node's http module, optionally preloading a volume
+// and a model under /preload/. The page segments in the browser; this server only hands out files and
+// never receives any (GET and HEAD only).
+import { createReadStream, existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { MasamError } from '../../core/errors.js';
+import { modelInfoFromMetadata } from '../../infer/model_info.js';
+import { serializeNifti } from '../../io/nifti.js';
+import { inspectModel } from '../../onnx/inspect.js';
+import { type Command, UsageError } from '../command.js';
+import { readVolume } from '../volume_files.js';
+
+const USAGE = [
+  'Usage: masam view [--port N] [--volume <file|folder>] [--model <model.onnx>]',
+  '',
+  'Serves the masam viewer on http://127.0.0.1:<port>/ (default 8765). Open it in a browser: it shows NIfTI',
+  'volumes (open or drop files), runs an exported model on them in the browser (WebGPU, else WASM) and',
+  'downloads the label map as NIfTI. Nothing is uploaded: the page talks to this server only to load itself.',
+  '',
+  'Options:',
+  '  --port N           port on 127.0.0.1 (0 = any free port)',
+  '  --volume <path>    preload a volume: NIfTI as is; a DICOM series or frames folder is converted to NIfTI',
+  '  --model <path>     preload an exported masam model (its <model>.onnx.data is found beside it)',
+].join('\n');
+
+/** A file the server hands out under /preload/: from disk (streamed) or from memory. */
+export type PreloadFile =
+  | { readonly name: string; readonly path: string }
+  | { readonly name: string; readonly bytes: Uint8Array };
+
+export interface ViewerServerOptions {
+  /** The built viewer (default: dist/viewer-app of this package). */
+  readonly appDir?: string;
+  /** 0 (default) picks a free port. */
+  readonly port?: number;
+  readonly volume?: PreloadFile;
+  readonly model?: PreloadFile;
+  readonly modelData?: PreloadFile;
+}
+
+export interface ViewerServer {
+  /** http://127.0.0.1:<port>/ */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.map': 'application/json',
+};
+
+/**
+ * Every response: cross-origin isolation (COOP + COEP) so onnxruntime-web may use WASM threads
+ * (SharedArrayBuffer), nothing shared with other origins, no caching of preloaded files.
+ */
+const BASE_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
+/** The package root (the folder with masam's package.json), from this module's location. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new MasamError('cannot find the masam package folder above this file');
+    dir = up;
+  }
+}
+
+/** Where `npm run build` puts the viewer. */
+export function defaultAppDir(): string {
+  return join(packageRoot(), 'dist', 'viewer-app');
+}
+
+function sendError(res: ServerResponse, status: number, message: string): void {
+  res.writeHead(status, { ...BASE_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(`${message}\n`);
+}
+
+async function sendFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  file: PreloadFile | string,
+  type: string,
+): Promise<void> {
+  const headers = { ...BASE_HEADERS, 'Content-Type': type, 'Cache-Control': 'no-store' };
+  if (typeof file !== 'string' && 'bytes' in file) {
+    res.writeHead(200, { ...headers, 'Content-Length': String(file.bytes.byteLength) });
+    res.end(req.method === 'HEAD' ? undefined : file.bytes);
+    return;
+  }
+  const path = typeof file === 'string' ? file : file.path;
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) {
+    sendError(res, 404, 'not found');
+    return;
+  }
+  res.writeHead(200, { ...headers, 'Content-Length': String(info.size) });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  createReadStream(path)
+    .on('error', () => res.destroy())
+    .pipe(res);
+}
+
+/** Starts the viewer's HTTP server on 127.0.0.1. */
+export async function startViewerServer(options: ViewerServerOptions = {}): Promise<ViewerServer> {
+  const appDir = resolve(options.appDir ?? defaultAppDir());
+  if (!existsSync(join(appDir, 'index.html'))) {
+    throw new MasamError(`the viewer is not built (${appDir}/index.html is missing): run 'npm run build'`);
+  }
+  const manifest = JSON.stringify({
+    ...(options.volume ? { volume: options.volume.name } : {}),
+    ...(options.model ? { model: options.model.name } : {}),
+    ...(options.modelData ? { modelData: options.modelData.name } : {}),
+  });
+  const preload: Record<string, PreloadFile | undefined> = {
+    '/preload/volume': options.volume,
+    '/preload/model': options.model,
+    '/preload/model-data': options.modelData,
+  };
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      sendError(res, 405, 'the viewer server only serves files');
+      return;
+    }
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
+    } catch {
+      sendError(res, 400, 'bad path');
+      return;
+    }
+    if (path === '/preload/manifest.json') {
+      await sendFile(
+        req,
+        res,
+        { name: 'manifest.json', bytes: Buffer.from(manifest) },
+        CONTENT_TYPES['.json']!,
+      );
+      return;
+    }
+    if (path in preload) {
+      const file = preload[path];
+      if (file) await sendFile(req, res, file, 'application/octet-stream');
+      else sendError(res, 404, 'nothing preloaded here');
+      return;
+    }
+    const target = resolve(appDir, `.${path.endsWith('/') ? `${path}index.html` : path}`);
+    if (target !== appDir && !target.startsWith(appDir + sep)) {
+      sendError(res, 403, 'outside the viewer');
+      return;
+    }
+    await sendFile(req, res, target, CONTENT_TYPES[extname(target)] ?? 'application/octet-stream');
+  };
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendError(res, 500, (err as Error).message);
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      fail(
+        err.code === 'EADDRINUSE'
+          ? new MasamError(`port ${options.port} on 127.0.0.1 is in use (try --port 0)`)
+          : err,
+      ),
+    );
+    server.listen(options.port ?? 0, '127.0.0.1', () => ok());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    port,
+    close: () =>
+      new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The preload entries for `--volume`: NIfTI files as they are, anything else converted to .nii.gz. */
+async function volumePreload(path: string): Promise<PreloadFile> {
+  if (/\.nii(\.gz)?$/i.test(path)) {
+    if (!(await stat(path).catch(() => undefined))?.isFile()) throw new MasamError(`${path}: no such file`);
+    return { name: basename(path), path };
+  }
+  const volume = await readVolume(path);
+  const name = `${basename(path.replace(/[/\\]+$/, '')).replace(/\.[^.]*$/, '')}.nii.gz`;
+  return { name, bytes: serializeNifti(volume, { gzip: true }) };
+}
+
+/** The preload entries for `--model`: the .onnx (checked to be a masam export) and its external data. */
+async function modelPreload(path: string): Promise<{ model: PreloadFile; modelData?: PreloadFile }> {
+  const bytes = await readFile(path).catch((err: Error) => {
+    throw new MasamError(`${path}: cannot read the model (${err.message})`);
+  });
+  modelInfoFromMetadata(inspectModel(bytes, path).metadata, path);
+  const model: PreloadFile = { name: basename(path), bytes };
+  const dataPath = `${path}.data`;
+  return existsSync(dataPath)
+    ? { model, modelData: { name: basename(dataPath), path: dataPath } }
+    : { model };
+}
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    options: {
+      port: { type: 'string' },
+      volume: { type: 'string' },
+      model: { type: 'string' },
+    },
+    allowPositionals: false,
+    strict: true,
+  });
+}
+
+/** The `view` subcommand (listed in main.ts): serves until Ctrl-C. */
+export const view: Command = {
+  name: 'view',
+  summary: 'open the browser viewer: show volumes and segment them in the browser (nothing uploaded)',
+  usage: USAGE,
+  async run(args: string[]): Promise<number> {
+    let values: ReturnType<typeof parse>['values'];
+    try {
+      ({ values } = parse(args));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const port = values.port === undefined ? 8765 : Number(values.port);
+    if (!(Number.isInteger(port) && port >= 0 && port <= 65535))
+      throw new UsageError(`--port must be an integer 0–65535, got '${values.port}'`);
+    const volume = values.volume ? await volumePreload(values.volume) : undefined;
+    const model = values.model ? await modelPreload(values.model) : undefined;
+    const server = await startViewerServer({
+      port,
+      ...(volume ? { volume } : {}),
+      ...(model ? model : {}),
+    });
+    console.log(`masam viewer: ${server.url}  (Ctrl-C to stop)`);
+    if (volume) console.log(`  volume: ${volume.name}`);
+    if (model)
+      console.log(`  model:  ${model.model.name}${model.modelData ? ` + ${model.modelData.name}` : ''}`);
+    await new Promise<void>((ok) => {
+      const stop = () => ok();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await server.close();
+    return 0;
+  },
+};

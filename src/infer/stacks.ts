@@ -1,0 +1,182 @@
+// The model's view of a volume for volumetric inference: the modality check, per-modality intensity
+// handling (masam-spec.md 8.2–8.4), the in-plane resize to S×S (SciPy zoom, 8.5) and the D-slice input
+// stacks [1, D, 3, S, S] with the official edge replication and orientation (8.1, 10.1–10.2).
+// Browser-safe: host arrays only.
+//
+// Axes. Stacks run along the volume's third voxel axis k (index 2): the slice axis of axial CT/MRI as
+// stored, and the frame axis of a frames volume [W, H, T, 3]. No reorientation is applied (nibabel's
+// get_fdata order, spec 8.1), so a volume stored sagittally is cut into sagittal stacks.
+// Orientation. Each plane is fed in the 'official' orientation of data/slices.ts, out[r, c] =
+// vol[nx−1−c, ny−1−r] (H = ny, W = nx), which the released weights need (spec 8.1, quirk 12).
+import { MasamError } from '../core/errors.js';
+import { hostTensor } from '../core/host_tensor.js';
+import {
+  CT_WINDOW,
+  type Modality,
+  normalizeCtStack,
+  normalizeMriVolume,
+  normalizeStack,
+  normalizeVideo,
+} from '../data/intensity.js';
+import { extractStack, repeatChannels, type VolumeLike } from '../data/slices.js';
+import { zoomToShape } from '../data/zoom.js';
+import type { Volume } from '../io/volume.js';
+import type { ModelInfo } from './model_info.js';
+
+/** Voxel counts of an input volume: in-plane nx × ny, nz slices (frames), nc channels (1 grey, 3 RGB). */
+export interface InputDims {
+  readonly nx: number;
+  readonly ny: number;
+  readonly nz: number;
+  readonly nc: 1 | 3;
+}
+
+const MODALITY_NAMES: Readonly<Record<Modality, string>> = {
+  ct: 'CT (a grey 3D volume)',
+  mri: 'MRI (a grey 3D volume)',
+  video: 'video (RGB frames, a [W, H, T, 3] volume)',
+};
+
+function describeInput(shape: readonly number[]): string {
+  const s = `[${shape.join(', ')}]`;
+  if (shape.length === 3 || (shape.length === 4 && shape[3] === 1))
+    return `a grey 3D volume ${s} (CT or MRI)`;
+  if (shape.length === 4 && shape[3] === 3) return `RGB frames ${s} (video)`;
+  return `a ${shape.length}D volume ${s}`;
+}
+
+/**
+ * Checks that `volume` is what a model for `modality` takes — a grey 3D volume [nx, ny, nz] (or
+ * [nx, ny, nz, 1]) for CT and MRI, RGB frames [W, H, T, 3] for video — and returns its dimensions.
+ * @param source names the input in the error
+ * @throws MasamError naming `source`, the model's modality and what the input is
+ */
+export function checkModality(volume: Pick<Volume, 'shape'>, modality: Modality, source: string): InputDims {
+  const shape = volume.shape;
+  const rgb = shape.length === 4 && shape[3] === 3;
+  const grey = shape.length === 3 || (shape.length === 4 && shape[3] === 1);
+  if ((modality === 'video' && !rgb) || (modality !== 'video' && !grey)) {
+    throw new MasamError(
+      `${source}: the model is for ${MODALITY_NAMES[modality]}, but the input is ${describeInput(shape)}`,
+    );
+  }
+  const [nx, ny, nz] = shape as [number, number, number];
+  if (!(nx >= 1 && ny >= 1 && nz >= 1)) {
+    throw new MasamError(`${source}: empty volume [${shape.join(', ')}]`);
+  }
+  return { nx, ny, nz, nc: rgb ? 3 : 1 };
+}
+
+/** A volume brought onto the model's grid, ready to be cut into input stacks. */
+export interface ModelGrid {
+  /** [S, S, nz] (grey) or [S, S, nz, 3] (RGB), i fastest, with the intensities stacks start from. */
+  readonly volume: VolumeLike;
+  /** The input's dimensions. */
+  readonly input: InputDims;
+  readonly modality: Modality;
+  /** CT intensity window in HU. */
+  readonly window: readonly [number, number];
+  /** D, slices per stack. */
+  readonly depth: number;
+  /** S, the model's input side. */
+  readonly size: number;
+  /** Input channels of the model (3 for SAM). */
+  readonly channels: number;
+}
+
+/** Plane `p` (i fastest) of `data` as float64 [ny, nx], int64 included. */
+function planeFloat64(data: Volume['data'], p: number, plane: number): Float64Array {
+  const sub = data.subarray(p * plane, (p + 1) * plane);
+  return sub instanceof BigInt64Array ? Float64Array.from(sub, Number) : Float64Array.from(sub);
+}
+
+/**
+ * Zooms every plane [ny, nx] of `data` (planes = nz·nc, i fastest) to [S, S] with SciPy's cubic zoom
+ * (order 3, corner-aligned, spec 8.5), one plane at a time to bound memory; a 2D zoom per plane equals the
+ * scripts' 3D zoom with factor 1 along k. uint8 data (video) stays uint8, rounded and clipped as SciPy
+ * does (spec 8.4); anything else is zoomed as float and stored as float32, not rounded to its integer type.
+ */
+function resizePlanes(
+  data: Volume['data'],
+  dims: InputDims,
+  size: number,
+): { data: Float32Array | Uint8Array; dtype: 'float32' | 'uint8' } {
+  const { nx, ny, nz, nc } = dims;
+  const planes = nz * nc;
+  const inPlane = nx * ny;
+  const outPlane = size * size;
+  if (data instanceof Uint8Array) {
+    const out = new Uint8Array(planes * outPlane);
+    for (let p = 0; p < planes; p++) {
+      const src = hostTensor('uint8', [ny, nx], data.slice(p * inPlane, (p + 1) * inPlane));
+      out.set(zoomToShape(src, [size, size], { order: 3 }).data, p * outPlane);
+    }
+    return { data: out, dtype: 'uint8' };
+  }
+  const out = new Float32Array(planes * outPlane);
+  for (let p = 0; p < planes; p++) {
+    const src = hostTensor('float64', [ny, nx], planeFloat64(data, p, inPlane));
+    out.set(zoomToShape(src, [size, size], { order: 3 }).data, p * outPlane);
+  }
+  return { data: out, dtype: 'float32' };
+}
+
+/**
+ * Brings `volume` onto the model's grid (spec 8.2–8.4):
+ * - CT: HU kept; planes zoomed to S×S when needed (BTCV needs none). The HU window and the official
+ *   per-stack normalisation run later, per stack (modelStack), so cubic overshoot is clipped by the window.
+ * - MRI: the prostate script's per-volume normalisation (99th-percentile clip, min-max), then the zoom,
+ *   as the script orders them; the online per-stack min-max follows in modelStack.
+ * - video: RGB frames zoomed as uint8 (rounded, as the EndoVis script); /255 in modelStack.
+ * @param source names the input in errors (modality check)
+ */
+export function prepareModelGrid(volume: Volume, info: ModelInfo, source = 'input'): ModelGrid {
+  const modality = info.preprocessing.modality;
+  const dims = checkModality(volume, modality, source);
+  const { nx, ny, nz, nc } = dims;
+  const size = info.imageSize;
+  const depth = info.slices;
+  if (!Number.isInteger(depth) || depth < 1 || depth % 2 === 0) {
+    throw new MasamError(`model: ${depth} slices per stack; volumetric inference needs an odd count`);
+  }
+  const window = info.preprocessing.window ?? CT_WINDOW;
+  const gridShape = nc === 3 ? [size, size, nz, 3] : [size, size, nz];
+  let data: VolumeLike['data'] = volume.data;
+  if (modality === 'mri') {
+    const values = volume.data instanceof BigInt64Array ? Array.from(volume.data, Number) : volume.data;
+    data = normalizeMriVolume(values);
+  }
+  if (nx !== size || ny !== size) data = resizePlanes(data, dims, size).data;
+  return {
+    volume: { shape: gridShape, data },
+    input: dims,
+    modality,
+    window,
+    depth,
+    size,
+    channels: info.config.in_chans,
+  };
+}
+
+/**
+ * The model input for the stack centred at slice `centre`: slices centre − h … centre + h clamped to
+ * the volume (edge replication, spec 8.1) in the official orientation, normalised for the modality (CT:
+ * HU window and the official reader's per-stack min-max, spec 8.2; MRI: the same reader, which reduces to
+ * per-stack min-max, 8.3; video: RGB/255, 8.4), grey slices replicated into the model's channels.
+ * @returns float32 [1, D, C, S, S] (C = 3), i.e. D·C·S·S values, stack-major
+ */
+export function modelStack(grid: ModelGrid, centre: number): Float32Array {
+  const stack = extractStack(grid.volume, centre, { depth: grid.depth, orientation: 'official' });
+  let values: Float32Array;
+  if (grid.modality === 'ct') values = normalizeCtStack(stack.data, { window: grid.window });
+  else if (grid.modality === 'mri') values = normalizeStack(stack.data, 'mri');
+  else values = normalizeVideo(stack.data);
+  // [D, S, S] or [D, 3, S, S] → [D, C, S, S]
+  const input = repeatChannels(hostTensor('float32', stack.shape, values), grid.channels);
+  if (input.shape[1] !== grid.channels) {
+    throw new MasamError(
+      `modelStack: the model takes ${grid.channels} channels, the input has ${input.shape[1]}`,
+    );
+  }
+  return input.data;
+}
