@@ -31,7 +31,7 @@ async function caseKey(ds: Dataset, c: CaseFiles, size: number, modality: Modali
 export async function buildSliceCache(
   ds: Dataset,
   ids: readonly string[],
-  options: { size: number; modality: Modality; cacheDir: string; label: string },
+  options: { size: number; modality: Modality; cacheDir: string; label: string; augment?: boolean },
 ): Promise<SliceCache> {
   await mkdir(options.cacheDir, { recursive: true });
   const cases = ds.cases.filter((c) => ids.includes(c.id));
@@ -79,5 +79,5 @@ export async function buildSliceCache(
   } finally {
     bar.stop();
   }
-  return new SliceCache(prepared, options.size, options.modality);
+  return new SliceCache(prepared, options.size, options.modality, options.augment ?? true);
 }

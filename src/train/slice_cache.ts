@@ -78,6 +78,8 @@ export class SliceCache {
     readonly cases: readonly CachedCase[],
     readonly size: number,
     readonly modality: Modality,
+    /** Apply the official RandomGenerator augmentation to sampled batches (default true). */
+    readonly augment = true,
   ) {
     if (cases.length === 0) throw new MasamError('no training cases');
   }
@@ -123,7 +125,7 @@ export class SliceCache {
     return { image: out, label: Int32Array.from(label.data, (v) => Math.round(v)) };
   }
 
-  /** A random augmented batch of `batch` stacks (uniform over all slices of all cases). */
+  /** A random batch of `batch` stacks (uniform over all slices of all cases), augmented unless disabled. */
   sampleBatch(batch: number, depth: number, rng: Rng): TrainingBatch {
     const s = this.size;
     const image = new Float32Array(batch * depth * 3 * s * s);
@@ -132,7 +134,7 @@ export class SliceCache {
       let k = rng.int(this.stackCount);
       let ci = 0;
       while (k >= this.cases[ci]!.nz) k -= this.cases[ci++]!.nz;
-      const st = this.stack(ci, k, depth, rng);
+      const st = this.stack(ci, k, depth, this.augment ? rng : undefined);
       image.set(st.image, b * st.image.length);
       label.set(st.label, b * st.label.length);
     }

@@ -38,6 +38,7 @@ RandomGenerator augmentation, 5 slices per stack.
   --seed <n>              seed for init, sampling, augmentation and dropout (default 1234)
   --val-every <n>         validate every n steps (default 200) on a held-out case split
   --val-fraction <x>      share of cases held out (default 0.2, at least 1 case)
+  --augment official|none  the official RandomGenerator augmentation, or none (default official)
   --trainable peft|all    what learns: the official PEFT set (FacT, adapters, prompt encoder, mask
                           decoder), or every weight (default: peft with --sam, all with --init random,
                           where a frozen random backbone would carry no information)
@@ -72,6 +73,7 @@ export const train: Command = {
         'val-fraction': { type: 'string' },
         resume: { type: 'boolean' },
         trainable: { type: 'string' },
+        augment: { type: 'string' },
         device: { type: 'string' },
       },
     });
@@ -120,7 +122,10 @@ export const train: Command = {
       valEvery: Number(values['val-every'] ?? 200),
       valFraction: Number(values['val-fraction'] ?? 0.2),
       trainable: values.trainable ?? (values.sam ? 'peft' : 'all'),
+      augment: values.augment ?? 'official',
     };
+    if (training.augment !== 'official' && training.augment !== 'none')
+      throw new UsageError('--augment is official or none');
     if (training.trainable !== 'peft' && training.trainable !== 'all')
       throw new UsageError('--trainable is peft or all');
     const model = await loadMaSam({ config, ...(values.sam ? { samCheckpoint: values.sam } : {}), seed });
@@ -165,6 +170,7 @@ async function loop(
     valEvery: number;
     valFraction: number;
     trainable: 'peft' | 'all';
+    augment?: 'official' | 'none';
   };
   const ds = await openDataset(t.data);
   const split = splitCases(
@@ -179,7 +185,11 @@ async function loop(
     throw new MasamError(`${t.data}: needs at least 2 labelled cases (one for validation)`);
   const size = model.config.img_size;
   const cacheOptions = { size, modality: t.modality, cacheDir: run.file('cache') };
-  const trainData = await buildSliceCache(ds, split.train, { ...cacheOptions, label: 'prepare train' });
+  const trainData = await buildSliceCache(ds, split.train, {
+    ...cacheOptions,
+    label: 'prepare train',
+    augment: t.augment !== 'none',
+  });
   const valData = await buildSliceCache(ds, split.val, { ...cacheOptions, label: 'prepare val  ' });
   const trainable = t.trainable === 'all' ? model.allTrainableNames() : model.trainable;
   const trainer = new Trainer(model.config, model.weights, trainable, trainData, {

@@ -79,8 +79,10 @@ export const PRESETS = {
     num_heads: 4,
     global_attn_indexes: [1, 3],
     window_size: 4,
-    out_chans: 64,
-    decoder_mlp_dim: 256,
+    // The decoder keeps SAM's width: its last upscaling stage has out_chans/32 channels, and every class
+    // mask is a combination of them — 64 would leave 2 maps for 14 classes, which cannot separate organs.
+    out_chans: 256,
+    decoder_mlp_dim: 512,
     iou_head_hidden_dim: 64,
     adapter_channels: 48,
     fact_rank: 8,
