@@ -15,20 +15,7 @@ export async function removeQuietly(path: string): Promise<void> {
 
 /** Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename over `path`. */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = tempPathFor(path);
-  try {
-    const fh = await open(tmp, 'wx');
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await removeQuietly(tmp);
-    throw err;
-  }
+  await writeChunksAtomic(path, [bytes]);
 }
 
 /** Writes several chunks as one file, atomically (for ONNX external data and large checkpoints). */

@@ -29,7 +29,8 @@ export interface OverlayOptions {
   readonly tile?: number;
 }
 
-/** Colours of labels 1, 2, … (cycled); label 0 (background) is not coloured. */
+/** Colours of labels 1, 2, … (cycled); label 0 (background) is not coloured. The CLI overlay and the
+ * viewer's legend share them, so a class has one colour everywhere. */
 export const LABEL_COLOURS: readonly (readonly [number, number, number])[] = [
   [230, 25, 75],
   [60, 180, 75],
@@ -47,6 +48,10 @@ export const LABEL_COLOURS: readonly (readonly [number, number, number])[] = [
   [255, 250, 200],
   [128, 0, 0],
   [170, 255, 195],
+  [128, 128, 0],
+  [255, 215, 180],
+  [0, 0, 128],
+  [128, 128, 128],
 ];
 
 const GAP = 4;

@@ -4,12 +4,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { DType, TypedArrayOf } from '../core/dtype.js';
+import type { TypedArrayOf } from '../core/dtype.js';
 import { MasamError } from '../core/errors.js';
 import { type HostTensor, hostTensor } from '../core/host_tensor.js';
 import type { ExportedModel, TensorSpec } from '../onnx/export.js';
 import { inspectModel } from '../onnx/inspect.js';
-import { type Device, type Session, validateFeeds } from './session.js';
+import { type Device, ORT_TENSOR_TYPE, type Session, validateFeeds } from './session.js';
 
 export interface OrtSessionOptions {
   readonly device?: Device;
@@ -19,18 +19,6 @@ export interface OrtSessionOptions {
   readonly profilePrefix?: string;
   readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
 }
-
-const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
-  float32: 'float32',
-  float64: 'float64',
-  int32: 'int32',
-  int64: 'int64',
-  bool: 'bool',
-  uint8: 'uint8',
-  int8: 'int8',
-  int16: 'int16',
-  uint16: 'uint16',
-};
 
 export class OrtSession implements Session {
   private constructor(
@@ -85,7 +73,7 @@ export class OrtSession implements Session {
     validateFeeds(this.inputs, this.outputs, feeds, fetch);
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) {
-      ortFeeds[name] = new ort.Tensor(ORT_TYPE[t.dtype], t.data as ort.Tensor.DataType, [...t.shape]);
+      ortFeeds[name] = new ort.Tensor(ORT_TENSOR_TYPE[t.dtype], t.data as ort.Tensor.DataType, [...t.shape]);
     }
     const results = await this.session.run(ortFeeds, fetch ? [...fetch] : this.outputs.map((o) => o.name));
     const out: Record<string, HostTensor> = {};

@@ -2,13 +2,13 @@
 // an adapter, WASM otherwise. Browser-safe — no Node imports; models arrive as bytes (plus external data).
 // The Node runtime (ort_node.ts) implements the same Session contract over onnxruntime-node.
 import * as ort from 'onnxruntime-web';
-import type { DType, TypedArrayOf } from '../core/dtype.js';
+import type { TypedArrayOf } from '../core/dtype.js';
 import { MasamError } from '../core/errors.js';
 import { type HostTensor, hostTensor } from '../core/host_tensor.js';
 import type { TensorSpec } from '../onnx/export.js';
 import { type ModelSignature, inspectModel } from '../onnx/inspect.js';
 import { onnx } from '../onnx/proto.js';
-import { type Session, validateFeeds } from './session.js';
+import { ORT_TENSOR_TYPE, type Session, validateFeeds } from './session.js';
 
 /** Where the model runs in the browser. */
 export type WebBackend = 'webgpu' | 'wasm';
@@ -65,18 +65,6 @@ export interface OrtWebSessionOptions {
   readonly signature?: ModelSignature;
 }
 
-const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
-  float32: 'float32',
-  float64: 'float64',
-  int32: 'int32',
-  int64: 'int64',
-  bool: 'bool',
-  uint8: 'uint8',
-  int8: 'int8',
-  int16: 'int16',
-  uint16: 'uint16',
-};
-
 /** The external-data file names an ONNX model refers to (empty for a self-contained model). */
 export function externalDataLocations(bytes: Uint8Array): string[] {
   const model = onnx.ModelProto.decode(bytes);
@@ -132,7 +120,7 @@ export class OrtWebSession implements Session {
     validateFeeds(this.inputs, this.outputs, feeds, fetch);
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) {
-      ortFeeds[name] = new ort.Tensor(ORT_TYPE[t.dtype], t.data as ort.Tensor.DataType, [...t.shape]);
+      ortFeeds[name] = new ort.Tensor(ORT_TENSOR_TYPE[t.dtype], t.data as ort.Tensor.DataType, [...t.shape]);
     }
     const names = fetch ? [...fetch] : this.outputs.map((o) => o.name);
     const results = await this.session.run(ortFeeds, names);

@@ -1,11 +1,25 @@
 // The Session contract shared by the Node (onnxruntime-node) and browser (onnxruntime-web) runtimes:
 // named, typed, shape-checked feeds and fetches of host tensors.
+import type { DType } from '../core/dtype.js';
 import { FeedError } from '../core/errors.js';
 import type { HostTensor } from '../core/host_tensor.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import type { TensorSpec } from '../onnx/export.js';
 
 export type Device = 'cpu' | 'cuda';
+
+/** ONNX Runtime's tensor type name for each masam dtype (the same in onnxruntime-node and -web). */
+export const ORT_TENSOR_TYPE = {
+  float32: 'float32',
+  float64: 'float64',
+  int32: 'int32',
+  int64: 'int64',
+  bool: 'bool',
+  uint8: 'uint8',
+  int8: 'int8',
+  int16: 'int16',
+  uint16: 'uint16',
+} as const satisfies Record<DType, string>;
 
 export interface Session {
   readonly inputs: readonly TensorSpec[];

@@ -1,6 +1,8 @@
 // Label colours, the niivue label colour map and per-class voxel counts for the viewer's overlay and
 // legend. Pure functions over plain arrays, so tests check them in Node.
 
+import { LABEL_COLOURS } from '../infer/overlay.js';
+
 /** An RGB colour, 0–255 per channel. */
 export type Rgb = readonly [number, number, number];
 
@@ -31,7 +33,7 @@ export const LABEL_PALETTE: readonly Rgb[] = [
 /** The colour of label `value` (black for the background). */
 export function labelColor(value: number): Rgb {
   if (value <= 0) return [0, 0, 0];
-  return LABEL_PALETTE[(value - 1) % LABEL_PALETTE.length]!;
+  return LABEL_COLOURS[(value - 1) % LABEL_COLOURS.length]!;
 }
 
 /** niivue's label colour map: one entry per label value, names shown when hovering a voxel. */
