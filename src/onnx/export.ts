@@ -4,7 +4,6 @@
 import type { DType } from '../core/dtype.js';
 import { MasamError } from '../core/errors.js';
 import { hostTensor } from '../core/host_tensor.js';
-import { numel } from '../core/shape.js';
 import type { Graph, Node, Value } from '../graph/index.js';
 import type { Emitter, OnnxAttr } from '../ops/def.js';
 import { primitiveOf } from '../ops/registry.js';
@@ -200,9 +199,4 @@ function moveToExternalData(
     offset += raw.byteLength;
   }
   return { location, chunks, byteLength: offset };
-}
-
-/** Number of elements a spec describes. */
-export function specNumel(spec: TensorSpec): number {
-  return numel(spec.shape);
 }
