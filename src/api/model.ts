@@ -113,7 +113,8 @@ export class MaSamModel {
     if (!s) {
       const graph = new Graph();
       const source = new ParamSource({ graph, weights: this.weights, ...(trainable ? { trainable } : {}) });
-      s = compile(build(graph, source), { device: this.device });
+      // Gradient graphs hold large, short-lived activations: without ORT's arena their peak RSS is far lower.
+      s = compile(build(graph, source), { device: this.device, memoryArena: !trainable });
       this.sessions.set(key, s);
       s.catch(() => this.sessions.delete(key));
     }

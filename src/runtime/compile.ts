@@ -14,7 +14,14 @@ export function modelHash(exported: ExportedModel, options: OrtSessionOptions): 
   const h = createHash('sha256');
   h.update(exported.model);
   for (const chunk of exported.externalData?.chunks ?? []) h.update(chunk);
-  h.update(JSON.stringify([options.device ?? 'cpu', options.threads ?? 0, options.optimization ?? 'all']));
+  h.update(
+    JSON.stringify([
+      options.device ?? 'cpu',
+      options.threads ?? 0,
+      options.optimization ?? 'all',
+      options.memoryArena ?? true,
+    ]),
+  );
   return h.digest('hex');
 }
 

@@ -18,6 +18,11 @@ export interface OrtSessionOptions {
   /** Write ORT's JSON profile with this file prefix. */
   readonly profilePrefix?: string;
   readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * ORT's CPU memory arena keeps every block it ever allocated; training graphs, whose activations are
+   * large and short-lived, peak far lower without it (measured in bench/results/model.json).
+   */
+  readonly memoryArena?: boolean;
 }
 
 export class OrtSession implements Session {
@@ -100,6 +105,7 @@ function toOrtOptions(o: OrtSessionOptions): ort.InferenceSession.SessionOptions
     intraOpNumThreads: o.threads ?? availableParallelism(),
     interOpNumThreads: 1,
     graphOptimizationLevel: o.optimization ?? 'all',
+    enableCpuMemArena: o.memoryArena ?? true,
     ...(o.profilePrefix ? { enableProfiling: true, profileFilePrefix: o.profilePrefix } : {}),
   };
 }

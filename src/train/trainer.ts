@@ -99,7 +99,8 @@ export class Trainer {
     names.forEach((n, i) => {
       if (grads[i]) fetch[`grad/${n}`] = grads[i]!;
     });
-    return compile(fetch, { device: this.options.device ?? 'cpu' });
+    // Without ORT's arena the training graph's large, short-lived activations peak far lower.
+    return compile(fetch, { device: this.options.device ?? 'cpu', memoryArena: false });
   }
 
   /** One optimiser step on a fresh augmented batch; the lr follows the official schedule. */
