@@ -40,6 +40,27 @@ async function quiet(fn: () => Promise<number>): Promise<{ code: number; out: st
   }
 }
 
+/** A two-case CT phantom dataset (seed 4) of the given size, for the bad-input tests. */
+async function twoCasePhantom(out: string, size: string): Promise<void> {
+  const r = await quiet(() =>
+    phantom.run([
+      '--out',
+      out,
+      '--modality',
+      'ct',
+      '--cases',
+      '2',
+      '--test',
+      '0',
+      '--seed',
+      '4',
+      '--size',
+      size,
+    ]),
+  );
+  assert.equal(r.code, 0, r.out);
+}
+
 describe('phantom → train → segment → evaluate', () => {
   const dir = mkdtempSync(join(tmpdir(), 'masam-e2e-'));
   const data = join(dir, 'data');
@@ -160,39 +181,9 @@ describe('phantom → train → segment → evaluate', () => {
 
   it('refuses an image/label pair whose grids differ, naming the case, and writes no checkpoint', async () => {
     const bad = join(dir, 'bad-grid');
-    await quiet(() =>
-      phantom.run([
-        '--out',
-        bad,
-        '--modality',
-        'ct',
-        '--cases',
-        '2',
-        '--test',
-        '0',
-        '--seed',
-        '4',
-        '--size',
-        '24x24x6',
-      ]),
-    );
+    await twoCasePhantom(bad, '24x24x6');
     const other = join(dir, 'other');
-    await quiet(() =>
-      phantom.run([
-        '--out',
-        other,
-        '--modality',
-        'ct',
-        '--cases',
-        '2',
-        '--test',
-        '0',
-        '--seed',
-        '4',
-        '--size',
-        '24x20x6',
-      ]),
-    );
+    await twoCasePhantom(other, '24x20x6');
     writeFileSync(
       join(bad, 'labelsTr', 'ct_000.nii.gz'),
       readFileSync(join(other, 'labelsTr', 'ct_000.nii.gz')),
@@ -207,22 +198,7 @@ describe('phantom → train → segment → evaluate', () => {
 
   it('refuses label values that dataset.json does not declare, naming the case', async () => {
     const bad = join(dir, 'bad-labels');
-    await quiet(() =>
-      phantom.run([
-        '--out',
-        bad,
-        '--modality',
-        'ct',
-        '--cases',
-        '2',
-        '--test',
-        '0',
-        '--seed',
-        '4',
-        '--size',
-        '24x24x6',
-      ]),
-    );
+    await twoCasePhantom(bad, '24x24x6');
     const json = JSON.parse(readFileSync(join(bad, 'dataset.json'), 'utf8')) as {
       labels: Record<string, number>;
     };

@@ -6,30 +6,6 @@ import { LABEL_COLOURS } from '../infer/overlay.js';
 /** An RGB colour, 0–255 per channel. */
 export type Rgb = readonly [number, number, number];
 
-/** Distinct colours for labels 1, 2, …; cycled past its length. Label 0 (background) is transparent. */
-export const LABEL_PALETTE: readonly Rgb[] = [
-  [230, 25, 75],
-  [60, 180, 75],
-  [255, 225, 25],
-  [0, 130, 200],
-  [245, 130, 48],
-  [145, 30, 180],
-  [70, 240, 240],
-  [240, 50, 230],
-  [210, 245, 60],
-  [250, 190, 212],
-  [0, 128, 128],
-  [220, 190, 255],
-  [170, 110, 40],
-  [255, 250, 200],
-  [128, 0, 0],
-  [170, 255, 195],
-  [128, 128, 0],
-  [255, 215, 180],
-  [0, 0, 128],
-  [128, 128, 128],
-];
-
 /** The colour of label `value` (black for the background). */
 export function labelColor(value: number): Rgb {
   if (value <= 0) return [0, 0, 0];
