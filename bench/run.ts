@@ -10,11 +10,13 @@ import type { BenchResult } from './bench_result.js';
 import { runDataBench } from './data.js';
 import { runEngineBench } from './engine.js';
 import { runModelBench } from './model.js';
+import { runPipelineBench } from './pipeline.js';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   data: runDataBench,
   engine: runEngineBench,
   model: runModelBench,
+  pipeline: runPipelineBench,
 };
 
 function writeAtomic(path: string, text: string): void {
