@@ -1,4 +1,5 @@
 // The shape of one CLI subcommand. Each lives in commands/<name>.ts and is listed in main.ts.
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 export interface Command {
   /** Subcommand name, e.g. 'info'. */
@@ -14,4 +15,13 @@ export interface Command {
 /** A user mistake on the command line: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/** node's parseArgs, with its errors (unknown option, missing value, stray positional) as UsageErrors. */
+export function parseCommandArgs<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }

@@ -1,9 +1,8 @@
 // `masam convert <in> <out>`: a DICOM series, a frames folder or a NIfTI file → NIfTI (.nii/.nii.gz), and
 // frame or mask volumes → MP4 (through ffmpeg) or a folder of 8-bit PNG masks. Every write is atomic.
-import { parseArgs } from 'node:util';
 import { aff2axcodes } from '../../io/geometry.js';
 import type { Volume } from '../../io/volume.js';
-import { type Command, UsageError } from '../command.js';
+import { type Command, UsageError, parseCommandArgs } from '../command.js';
 import { readVolume, writeMaskPngs, writeMp4Atomic, writeVolumeAtomic } from '../volume_files.js';
 
 const USAGE = [
@@ -22,7 +21,7 @@ const USAGE = [
 ].join('\n');
 
 function parse(args: string[]) {
-  return parseArgs({
+  return parseCommandArgs({
     args,
     options: {
       gray: { type: 'boolean', default: false },
@@ -44,12 +43,7 @@ export const convert: Command = {
   summary: 'convert DICOM series / frame folders to NIfTI, volumes to MP4 or PNG masks',
   usage: USAGE,
   async run(args: string[]): Promise<number> {
-    let parsed: ReturnType<typeof parse>;
-    try {
-      parsed = parse(args);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const parsed = parse(args);
     const { values, positionals } = parsed;
     if (positionals.length !== 2)
       throw new UsageError(`expected <in> and <out>, got ${positionals.length} paths`);

@@ -4,7 +4,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { writeFileAtomic } from '../../api/files.js';
 import { Rng } from '../../core/rng.js';
@@ -12,7 +11,7 @@ import { makePhantom } from '../../data/phantom.js';
 import { overlayMontage } from '../../infer/overlay.js';
 import { segmentVolume } from '../../infer/segment.js';
 import { encodePng } from '../charts.js';
-import { type Command, UsageError } from '../command.js';
+import { type Command, UsageError, parseCommandArgs } from '../command.js';
 import { openModel } from '../model_files.js';
 import { writeVolumeAtomic } from '../volume_files.js';
 import { evaluateFiles, renderReport } from './evaluate.js';
@@ -32,7 +31,7 @@ export const demo: Command = {
   summary: 'segment a phantom CT with the bundled model and report Dice per organ (offline)',
   usage: USAGE,
   async run(args) {
-    const { values } = parseArgs({
+    const { values } = parseCommandArgs({
       args,
       options: { out: { type: 'string' }, seed: { type: 'string' }, model: { type: 'string' } },
     });

@@ -4,7 +4,6 @@
 // Everything is computed before anything is written, so a failed run leaves --out untouched.
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../../api/files.js';
 import { MasamError } from '../../core/errors.js';
 import { formatShape } from '../../core/shape.js';
@@ -23,7 +22,7 @@ import {
   summaryToMarkdown,
 } from '../../metrics/index.js';
 import { barChartPng } from '../charts.js';
-import { type Command, UsageError } from '../command.js';
+import { type Command, UsageError, parseCommandArgs } from '../command.js';
 import { naturalCompare, readVolume } from '../volume_files.js';
 
 const USAGE = [
@@ -47,7 +46,7 @@ const USAGE = [
 ].join('\n');
 
 function parse(args: string[]) {
-  return parseArgs({
+  return parseCommandArgs({
     args,
     options: {
       pred: { type: 'string' },
@@ -415,12 +414,7 @@ export const evaluate: Command = {
   summary: 'score predicted label maps against ground truth (Dice, HD95, NSD) and write a report',
   usage: USAGE,
   async run(args: string[]): Promise<number> {
-    let parsed: ReturnType<typeof parse>;
-    try {
-      parsed = parse(args);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const parsed = parse(args);
     const { values } = parsed;
     for (const key of ['pred', 'gt', 'out'] as const) {
       if (values[key] === undefined) throw new UsageError(`--${key} is required`);

@@ -2,11 +2,10 @@
 // external data past 2 GB) whose metadata carries the config, class names and preprocessing (issue 3).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { type ConfigInput, loadMaSam } from '../../api/model.js';
 import { MasamError } from '../../core/errors.js';
 import type { Preprocessing } from '../../infer/model_info.js';
-import { type Command, UsageError } from '../command.js';
+import { type Command, UsageError, parseCommandArgs } from '../command.js';
 import { RunDir } from '../run_dir.js';
 
 const USAGE = `Usage:
@@ -22,7 +21,7 @@ export const exportCommand: Command = {
   summary: 'write a self-contained inference .onnx (for segment, the library and the browser viewer)',
   usage: USAGE,
   async run(args) {
-    const { values } = parseArgs({
+    const { values } = parseCommandArgs({
       args,
       options: {
         run: { type: 'string' },

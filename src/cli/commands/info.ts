@@ -1,10 +1,9 @@
 // `masam info <file|folder> [--json]`: what a volume is — shape, dtype, spacing, affine, orientation code
 // (nibabel's aff2axcodes) and value range — for NIfTI files, DICOM series and frame folders.
-import { parseArgs } from 'node:util';
 import { aff2axcodes } from '../../io/geometry.js';
 import { niftiDatatypeName, niftiHeaderOf } from '../../io/nifti.js';
 import type { Affine, Volume } from '../../io/volume.js';
-import { type Command, UsageError } from '../command.js';
+import { type Command, UsageError, parseCommandArgs } from '../command.js';
 import { readVolume } from '../volume_files.js';
 
 /** What `masam info --json` prints. */
@@ -124,12 +123,7 @@ export const info: Command = {
     '  --json    print one JSON object instead of text',
   ].join('\n'),
   async run(args: string[]): Promise<number> {
-    let parsed: ReturnType<typeof parse>;
-    try {
-      parsed = parse(args);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const parsed = parse(args);
     const { values, positionals } = parsed;
     if (positionals.length !== 1)
       throw new UsageError(`expected one file or folder, got ${positionals.length}`);
@@ -141,7 +135,7 @@ export const info: Command = {
 };
 
 function parse(args: string[]) {
-  return parseArgs({
+  return parseCommandArgs({
     args,
     options: { json: { type: 'boolean', default: false } },
     allowPositionals: true,

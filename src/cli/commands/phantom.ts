@@ -3,10 +3,9 @@
 // each written atomically. Refuses a non-empty folder unless --force.
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../../api/files.js';
 import { type PhantomModality, phantomDataset } from '../../data/phantom.js';
-import { type Command, UsageError } from '../command.js';
+import { type Command, UsageError, parseCommandArgs } from '../command.js';
 import { writeVolumeAtomic } from '../volume_files.js';
 
 const USAGE = [
@@ -31,7 +30,7 @@ const MODALITIES: readonly PhantomModality[] = ['ct', 'mri', 'video'];
 const LAYOUT = ['imagesTr', 'labelsTr', 'imagesTs', 'labelsTs'] as const;
 
 function parse(args: string[]) {
-  return parseArgs({
+  return parseCommandArgs({
     args,
     options: {
       out: { type: 'string' },
@@ -80,12 +79,7 @@ export const phantom: Command = {
   summary: 'write a synthetic CT / MRI / video dataset in the nnU-Net v2 layout',
   usage: USAGE,
   async run(args: string[]): Promise<number> {
-    let parsed: ReturnType<typeof parse>;
-    try {
-      parsed = parse(args);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const parsed = parse(args);
     const { values } = parsed;
     if (values.out === undefined) throw new UsageError('--out is required');
     if (values.modality === undefined) throw new UsageError('--modality is required (ct, mri or video)');

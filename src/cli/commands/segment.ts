@@ -5,7 +5,6 @@
 // written atomically, and nothing is written for an input that fails.
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { PNG } from 'pngjs';
 import { writeFileAtomic } from '../../api/files.js';
@@ -16,7 +15,7 @@ import { labelSlice, maskToPng } from '../../io/frames.js';
 import { niftiHeaderOf } from '../../io/nifti.js';
 import type { Volume } from '../../io/volume.js';
 import type { Device } from '../../runtime/index.js';
-import { type Command, UsageError } from '../command.js';
+import { type Command, UsageError, parseCommandArgs } from '../command.js';
 import { type OpenedModel, openModel } from '../model_files.js';
 import { version } from '../version.js';
 import { naturalCompare, readVolume, writeVolumeAtomic } from '../volume_files.js';
@@ -49,7 +48,7 @@ const USAGE = [
 const NIFTI_EXT = /\.nii(\.gz)?$/i;
 
 function parse(args: string[]) {
-  return parseArgs({
+  return parseCommandArgs({
     args,
     options: {
       model: { type: 'string' },
@@ -276,12 +275,7 @@ export const segment: Command = {
   summary: 'segment a volume, DICOM series, frames folder or folder of cases with an exported model',
   usage: USAGE,
   async run(args: string[]): Promise<number> {
-    let values: ReturnType<typeof parse>['values'];
-    try {
-      values = parse(args).values;
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const { values } = parse(args);
     const { model: modelPath, input, output } = values;
     if (modelPath === undefined || input === undefined || output === undefined) {
       const missing = ['model', 'input', 'output'].filter((k) => values[k as 'model'] === undefined);

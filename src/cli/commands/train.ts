@@ -2,7 +2,6 @@
 // validation, best/latest checkpoints, exact resume and the exported model (issue 5 item 1).
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { writeFileAtomic } from '../../api/files.js';
 import { type MaSamModel, loadMaSam } from '../../api/model.js';
@@ -13,7 +12,7 @@ import { masamCheckpointEntries } from '../../models/masam/checkpoint.js';
 import { type MaSamConfig, PRESETS, type PresetName } from '../../models/sam/config.js';
 import { writePth } from '../../io/pth.js';
 import { Trainer } from '../../train/trainer.js';
-import { type Command, UsageError } from '../command.js';
+import { type Command, UsageError, parseCommandArgs } from '../command.js';
 import { guessModality, openDataset } from '../dataset_files.js';
 import { buildSliceCache } from '../slice_cache_files.js';
 import { RunDir } from '../run_dir.js';
@@ -52,7 +51,7 @@ export const train: Command = {
   summary: 'fine-tune MA-SAM on an MSD / nnU-Net dataset (official recipe, resumable)',
   usage: USAGE,
   async run(args) {
-    const { values } = parseArgs({
+    const { values } = parseCommandArgs({
       args,
       options: {
         data: { type: 'string' },

@@ -7,12 +7,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { MasamError } from '../../core/errors.js';
 import { modelInfoFromMetadata } from '../../infer/model_info.js';
 import { serializeNifti } from '../../io/nifti.js';
 import { inspectModel } from '../../onnx/inspect.js';
-import { type Command, UsageError } from '../command.js';
+import { type Command, UsageError, parseCommandArgs } from '../command.js';
 import { readVolume } from '../volume_files.js';
 
 const USAGE = [
@@ -227,7 +226,7 @@ async function modelPreload(path: string): Promise<{ model: PreloadFile; modelDa
 }
 
 function parse(args: string[]) {
-  return parseArgs({
+  return parseCommandArgs({
     args,
     options: {
       port: { type: 'string' },
@@ -245,12 +244,7 @@ export const view: Command = {
   summary: 'open the browser viewer: show volumes and segment them in the browser (nothing uploaded)',
   usage: USAGE,
   async run(args: string[]): Promise<number> {
-    let values: ReturnType<typeof parse>['values'];
-    try {
-      ({ values } = parse(args));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const { values } = parse(args);
     const port = values.port === undefined ? 8765 : Number(values.port);
     if (!(Number.isInteger(port) && port >= 0 && port <= 65535))
       throw new UsageError(`--port must be an integer 0–65535, got '${values.port}'`);
