@@ -9,6 +9,7 @@ import { type MaSamModel, loadMaSam } from '../src/api/model.js';
 import { type HostTensor, hostTensor } from '../src/core/index.js';
 import { Graph } from '../src/graph/index.js';
 import { readSafetensors } from '../src/io/safetensors.js';
+import { inspectModel } from '../src/onnx/inspect.js';
 import { MaSamImageEncoder } from '../src/models/masam/masam_encoder.js';
 import { ImageEncoderViT } from '../src/models/sam/image_encoder.js';
 import { resolveConfig } from '../src/models/sam/config.js';
@@ -65,6 +66,40 @@ describe('MA-SAM model (tiny-a)', () => {
       assert.deepEqual([...out['masks']!.shape], ref.masks.shape);
       assert.ok(maxRelDiff(out['masks']!.data as Float32Array, ref.masks.data) < 1e-6);
       assert.ok(maxRelDiff(out['iou_predictions']!.data as Float32Array, ref.iouPredictions.data) < 1e-6);
+      await session.release();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exports the box-prompted variant: boxes and point slots as inputs, outputs equal forward()', async () => {
+    const m = await load();
+    const dir = mkdtempSync(join(tmpdir(), 'masam-export-'));
+    try {
+      const path = join(dir, 'model.onnx');
+      await m.exportOnnx(path, { slices: 5, preprocessing: { modality: 'ct' }, prompts: { points: 2 } });
+      const session = await OrtSession.fromFile(path);
+      assert.deepEqual(session.inputs, [
+        { name: 'image', dtype: 'float32', shape: [1, 5, 3, 128, 128] },
+        { name: 'boxes', dtype: 'float32', shape: [5, 4] },
+        { name: 'point_coords', dtype: 'float32', shape: [5, 2, 2] },
+        { name: 'point_labels', dtype: 'float32', shape: [5, 2] },
+      ]);
+      assert.equal(inspectModel(readFileSync(path), path).metadata['masam.prompts'], '{"points":2}');
+      const boxes = Float32Array.from({ length: 20 }, (_, i) => [10, 20, 90, 100][i % 4]! + (i >> 2));
+      const pointCoords = Float32Array.from({ length: 20 }, (_, i) => 40 + i);
+      const pointLabels = Float32Array.of(1, -1, 0, 1, -1, -1, 1, 1, 0, -1);
+      const out = await session.run({
+        image,
+        boxes: hostTensor('float32', [5, 4], boxes),
+        point_coords: hostTensor('float32', [5, 2, 2], pointCoords),
+        point_labels: hostTensor('float32', [5, 2], pointLabels),
+      });
+      const ref = await m.forward(image.data, { shape: [...image.shape], boxes, pointCoords, pointLabels });
+      assert.ok(maxRelDiff(out['masks']!.data as Float32Array, ref.masks.data) < 1e-6);
+      // The prompts reach the masks: without them the logits differ.
+      const plain = await m.forward(image.data, { shape: [...image.shape] });
+      assert.ok(maxRelDiff(plain.masks.data, ref.masks.data) > 1e-3);
       await session.release();
     } finally {
       rmSync(dir, { recursive: true, force: true });

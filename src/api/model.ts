@@ -21,6 +21,7 @@ import type { Device } from '../runtime/index.js';
 import { type OrtSession, compile } from '../runtime/index.js';
 import { grad } from '../autodiff/index.js';
 import { segmentationLoss } from '../train/losses.js';
+import type { PromptSpec } from '../data/prompts.js';
 import type { Preprocessing } from '../infer/model_info.js';
 import { exportModel } from '../onnx/export.js';
 import { writeChunksAtomic, writeFileAtomic } from './files.js';
@@ -131,11 +132,39 @@ export class MaSamModel {
     this.sessions.clear();
   }
 
-  /** Runs the model on image [b, d, 3, H, W] (0–1 scale). */
-  async forward(image: Float32Array, { shape }: { shape: number[] }): Promise<ForwardResult> {
+  /**
+   * Runs the model on image [b, d, 3, H, W] (0–1 scale), optionally with prompts per image (the
+   * box-prompted variant, spec §11): `boxes` [b·d, 4] (x1, y1, x2, y2 in input pixels) and points
+   * `pointCoords` [b·d, P, 2] (x, y) with `pointLabels` [b·d, P] (1, 0, or −1 for an empty slot).
+   */
+  async forward(image: Float32Array, options: ForwardOptions): Promise<ForwardResult> {
+    const { shape } = options;
     checkTensor('forward image', image, shape, 5);
-    const session = await this.session(`forward:${shape}`, (g, source) => {
-      const out = new MaSam(this.config, new ParamScope(source)).forward(g.input('image', 'float32', shape));
+    const n = shape[0]! * shape[1]!;
+    const feeds: Record<string, HostTensor> = { image: hostTensor('float32', shape, image) };
+    if (options.boxes) {
+      checkTensor('forward boxes', options.boxes, [n, 4], 2);
+      feeds['boxes'] = hostTensor('float32', [n, 4], options.boxes);
+    }
+    if (options.pointCoords || options.pointLabels) {
+      if (!options.pointCoords || !options.pointLabels)
+        throw new MasamError('forward: pointCoords and pointLabels come together');
+      const p = options.pointLabels.length / n;
+      checkTensor('forward pointLabels', options.pointLabels, [n, p], 2);
+      checkTensor('forward pointCoords', options.pointCoords, [n, p, 2], 3);
+      feeds['point_coords'] = hostTensor('float32', [n, p, 2], options.pointCoords);
+      feeds['point_labels'] = hostTensor('float32', [n, p], options.pointLabels);
+    }
+    const key = Object.values(feeds).map((t) => t.shape.join('x'));
+    const session = await this.session(`forward:${Object.keys(feeds)}:${key}`, (g, source) => {
+      const input = (name: string): Value | undefined =>
+        feeds[name] ? g.input(name, 'float32', feeds[name]!.shape) : undefined;
+      const boxes = input('boxes');
+      const coords = input('point_coords');
+      const out = new MaSam(this.config, new ParamScope(source)).forward(input('image')!, {
+        ...(boxes && { boxes }),
+        ...(coords && { points: { coords, labels: input('point_labels')! } }),
+      });
       return {
         lowResLogits: out.lowResLogits,
         masks: out.masks,
@@ -143,7 +172,7 @@ export class MaSamModel {
         imageEmbeddings: out.imageEmbeddings,
       };
     });
-    const r = await session.run({ image: hostTensor('float32', shape, image) });
+    const r = await session.run(feeds);
     const t = (name: string): ApiTensor => ({
       data: r[name]!.data as Float32Array,
       shape: [...r[name]!.shape],
@@ -210,7 +239,9 @@ export class MaSamModel {
   /**
    * Writes a self-contained inference model: image [batch, slices, 3, S, S] (0–1 scale) → `masks` logits
    * [batch·slices, K, S, S] and `iou_predictions`; weights as initializers (external data `<file>.data`
-   * past 2 GB); metadata carries the config, class names and preprocessing. Atomic.
+   * past 2 GB); metadata carries the config, class names and preprocessing. With `prompts`, the graph
+   * also takes `boxes` [batch·slices, 4] and, with point slots, `point_coords` [batch·slices, P, 2] and
+   * `point_labels` [batch·slices, P]. Atomic.
    */
   async exportOnnx(path: string, options: ExportOnnxOptions): Promise<void> {
     const shape = [
@@ -222,8 +253,20 @@ export class MaSamModel {
     ];
     const graph = new Graph();
     const source = new ParamSource({ graph, weights: this.weights });
+    const images = shape[0]! * shape[1]!;
+    const spec = options.prompts;
+    const points = spec?.points ?? 0;
     const out = new MaSam(this.config, new ParamScope(source)).forward(
       graph.input('image', 'float32', shape),
+      {
+        ...(spec && { boxes: graph.input('boxes', 'float32', [images, 4]) }),
+        ...(points > 0 && {
+          points: {
+            coords: graph.input('point_coords', 'float32', [images, points, 2]),
+            labels: graph.input('point_labels', 'float32', [images, points]),
+          },
+        }),
+      },
     );
     const classNames =
       options.classNames ??
@@ -244,6 +287,7 @@ export class MaSamModel {
         'masam.class_names': JSON.stringify(classNames),
         'masam.preprocessing': JSON.stringify(options.preprocessing ?? { modality: 'ct' }),
         'masam.slices': String(options.slices),
+        ...(spec && { 'masam.prompts': JSON.stringify({ points }) }),
         'masam.input': 'image [batch, slices, 3, S, S] float32 on the 0–1 scale; stack-major output rows',
       },
     });
@@ -262,4 +306,14 @@ export interface ExportOnnxOptions {
   readonly classNames?: readonly string[];
   /** How inputs were prepared, stored for the CLI and viewer (default: CT). */
   readonly preprocessing?: Preprocessing;
+  /** Export the box-prompted variant (spec §11) with this many point slots per image. */
+  readonly prompts?: PromptSpec;
+}
+
+export interface ForwardOptions {
+  /** [b, d, 3, H, W]. */
+  readonly shape: number[];
+  readonly boxes?: Float32Array;
+  readonly pointCoords?: Float32Array;
+  readonly pointLabels?: Float32Array;
 }

@@ -1,6 +1,7 @@
 // What an exported masam model says about itself (ONNX metadata written by MaSamModel.exportOnnx): the
 // config, class names and preprocessing. The CLI, the library and the browser viewer read it the same way.
 import { MasamError } from '../core/errors.js';
+import type { PromptSpec } from '../data/prompts.js';
 import type { MaSamConfig } from '../models/sam/config.js';
 
 /** How the training data were prepared; inference repeats it (spec §8). */
@@ -20,6 +21,8 @@ export interface ModelInfo {
   readonly slices: number;
   /** Model input side S (img_size). */
   readonly imageSize: number;
+  /** Present for a box-prompted model (spec §11): its graph takes boxes (and point slots). */
+  readonly prompts?: PromptSpec;
 }
 
 /** Reads the `masam.*` metadata properties of an exported model; `source` names the file in errors. */
@@ -46,5 +49,18 @@ export function modelInfoFromMetadata(metadata: Readonly<Record<string, string>>
       `${source}: unknown modality '${String(preprocessing.modality)}' in its preprocessing`,
     );
   }
-  return { config, classNames, preprocessing, slices, imageSize: config.img_size };
+  let prompts: PromptSpec | undefined;
+  if (metadata['masam.prompts'] !== undefined) {
+    prompts = get('masam.prompts') as PromptSpec;
+    if (!Number.isInteger(prompts?.points) || prompts.points < 0)
+      throw new MasamError(`${source}: metadata 'masam.prompts' needs a point slot count ("points": n ≥ 0)`);
+  }
+  return {
+    config,
+    classNames,
+    preprocessing,
+    slices,
+    imageSize: config.img_size,
+    ...(prompts && { prompts }),
+  };
 }

@@ -2,7 +2,7 @@
 // are known functions of the input stack, so the expected label map is computable (masam-spec.md 8.1, 10.2).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { hostTensor } from '../core/host_tensor.js';
+import { type HostTensor, hostTensor } from '../core/host_tensor.js';
 import { normalizeCtStack } from '../data/intensity.js';
 import {
   argmaxClasses,
@@ -331,6 +331,69 @@ describe('segmentVolume (spec 10.2)', () => {
   });
 });
 
+describe('segmentVolume with prompts (box-prompted model)', () => {
+  const info: ModelInfo = { ...infoFor('ct'), prompts: { points: 1 } };
+  const box = (k: number) => ({ box: [k, 1, 9, 10] as const, points: [] });
+
+  it('runs only stacks holding a prompted slice, feeds their prompts, and leaves the rest background', async () => {
+    const volume = ctVolume(16, 16, 14);
+    const prompts = Array.from({ length: 14 }, (_, k) => (k >= 6 && k <= 8 ? box(k) : null));
+    const fed: { boxes: number[]; labels: number[] }[] = [];
+    const inner = pointRunner(info);
+    const r = await segmentVolume(
+      volume,
+      info,
+      (stack, p) => {
+        fed.push({ boxes: Array.from(p!.boxes), labels: Array.from(p!.pointLabels) });
+        return inner(stack);
+      },
+      { prompts, probabilities: true },
+    );
+    // Centres 4..10 hold one of slices 6..8 (h = 2).
+    assert.equal(r.stacks, 7);
+    assert.equal(fed.length, 7);
+    // The stack centred at 4 (slices 2..6): slices 2..5 borrow slice 6's box.
+    assert.deepEqual(fed[0]!.boxes, [6, 1, 9, 10, 6, 1, 9, 10, 6, 1, 9, 10, 6, 1, 9, 10, 6, 1, 9, 10]);
+    // The stack centred at 7: each prompted slice its own box.
+    assert.deepEqual(fed[3]!.boxes.slice(4, 16), [6, 1, 9, 10, 7, 1, 9, 10, 8, 1, 9, 10]);
+    assert.deepEqual(fed[3]!.labels, [-1, -1, -1, -1, -1]);
+    const expected = expectedLabels(volume);
+    const plane = 16 * 16;
+    const n = plane * 14;
+    for (let k = 0; k < 14; k++) {
+      const got = r.labels.data.subarray(k * plane, (k + 1) * plane);
+      if (k >= 6 && k <= 8) assert.deepEqual(got, expected.subarray(k * plane, (k + 1) * plane));
+      else {
+        assert.ok(
+          got.every((v) => v === 0),
+          `slice ${k} is background`,
+        );
+        for (let v = k * plane; v < (k + 1) * plane; v++) {
+          assert.equal(r.probabilities!.data[v], 1);
+          assert.equal(r.probabilities!.data[n + v], 0);
+        }
+      }
+    }
+  });
+
+  it('needs prompts for a prompted model and refuses them for a model without', async () => {
+    const volume = ctVolume(16, 16, 6);
+    const run = pointRunner(info);
+    await assert.rejects(
+      segmentVolume(volume, info, run, { source: 'ct.nii' }),
+      /ct\.nii: the model is box-prompted/,
+    );
+    await assert.rejects(
+      segmentVolume(volume, infoFor('ct'), run, { prompts: new Array(6).fill(box(0)), source: 'ct.nii' }),
+      /ct\.nii: the model takes no prompts/,
+    );
+    await assert.rejects(
+      segmentVolume(volume, info, run, { prompts: [box(0)] }),
+      /prompts for 1 slices, the volume has 6/,
+    );
+  });
+});
+
 describe('sessionStackRunner', () => {
   const info = infoFor('ct');
   const per = 5 * 3 * 16 * 16;
@@ -357,6 +420,43 @@ describe('sessionStackRunner', () => {
     assert.equal(fed[0]!.length, 2 * per);
     assert.equal(fed[0]![per - 1], 0.5);
     assert.equal(fed[0]![per], 0);
+  });
+
+  it('feeds boxes and point slots of a prompted model, padding other batch slots', async () => {
+    const prompted: ModelInfo = { ...info, prompts: { points: 2 } };
+    const feeds: Record<string, HostTensor>[] = [];
+    const session: Session = {
+      inputs: [
+        { name: 'image', dtype: 'float32', shape: [2, 5, 3, 16, 16] },
+        { name: 'boxes', dtype: 'float32', shape: [10, 4] },
+        { name: 'point_coords', dtype: 'float32', shape: [10, 2, 2] },
+        { name: 'point_labels', dtype: 'float32', shape: [10, 2] },
+      ],
+      outputs: [{ name: 'masks', dtype: 'float32', shape: [10, K, 16, 16] }],
+      async run(f) {
+        feeds.push(f);
+        return { masks: hostTensor('float32', [10, K, 16, 16], new Float32Array(10 * K * 256)) };
+      },
+      release: async () => undefined,
+    };
+    const run = sessionStackRunner(session, prompted);
+    const boxes = Float32Array.from({ length: 20 }, (_, i) => i + 1);
+    const pointCoords = new Float32Array(20).fill(3);
+    const pointLabels = new Float32Array(10).fill(1);
+    await run(new Float32Array(per), { boxes, pointCoords, pointLabels });
+    const f = feeds[0]!;
+    assert.deepEqual(Array.from(f['boxes']!.data as Float32Array).slice(0, 20), Array.from(boxes));
+    assert.ok((f['boxes']!.data as Float32Array).subarray(20).every((v) => v === 0));
+    assert.deepEqual(Array.from(f['point_labels']!.data as Float32Array), [
+      ...new Array(10).fill(1),
+      ...new Array(10).fill(-1),
+    ]);
+    assert.equal(f['point_coords']!.shape.join(), '10,2,2');
+    await assert.rejects(run(new Float32Array(per)), /the model is box-prompted, the stack has no prompts/);
+    assert.throws(
+      () => sessionStackRunner({ ...session, inputs: session.inputs.slice(0, 2) }, prompted),
+      /input 'point_coords' float32 \[10, 2, 2\] is missing/,
+    );
   });
 
   it('rejects a session whose input does not match the metadata', () => {

@@ -18,16 +18,20 @@
 // of class probabilities instead of the official [nz + 4, S, S, K] array; the result equals
 // OverlapAverager's.
 import { MasamError } from '../core/errors.js';
-import { hostTensor } from '../core/host_tensor.js';
-import { argmaxClasses, stackCentres } from '../data/slices.js';
+import { type HostTensor, hostTensor } from '../core/host_tensor.js';
+import { type SlicePrompt, type StackPrompts, stackPrompts } from '../data/prompts.js';
+import { argmaxClasses, stackCentres, stackSliceIndices } from '../data/slices.js';
 import { zoomToShape } from '../data/zoom.js';
 import type { Volume } from '../io/volume.js';
 import type { Session } from '../runtime/session.js';
 import type { ModelInfo } from './model_info.js';
 import { type ModelGrid, modelStack, prepareModelGrid } from './stacks.js';
 
-/** Runs the model on one stack: float32 [1, D, 3, S, S] on the 0–1 scale → logits [D, K, S, S]. */
-export type StackRunner = (stack: Float32Array) => Promise<Float32Array>;
+/**
+ * Runs the model on one stack: float32 [1, D, 3, S, S] on the 0–1 scale (and, for a box-prompted model,
+ * the stack's prompts) → logits [D, K, S, S].
+ */
+export type StackRunner = (stack: Float32Array, prompts?: StackPrompts) => Promise<Float32Array>;
 
 export interface SegmentOptions {
   /** Slices between stack centres: 1 = the official overlapping sweep (default), D = non-overlapping. */
@@ -38,6 +42,11 @@ export interface SegmentOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /** Names the input in errors (e.g. its file); default 'input'. */
   readonly source?: string;
+  /**
+   * Per-slice prompts on the model plane (infer/prompts.ts), required by a box-prompted model: only
+   * stacks that hold a prompted slice run, and slices without a prompt are background.
+   */
+  readonly prompts?: readonly (SlicePrompt | null)[];
 }
 
 export interface SegmentResult {
@@ -140,7 +149,11 @@ export async function segmentVolume(
   if (classes > 256) throw new MasamError(`segmentVolume: ${classes} classes do not fit uint8 labels`);
   const pixels = grid.size * grid.size;
   const slicePlane = classes * pixels;
-  const centres = stackCentres(nz, { depth, stride: options.stride ?? 1 });
+  const prompts = checkPrompts(info, options.prompts, nz, options.source ?? 'input');
+  const prompted = (z: number): boolean => !prompts || prompts[z] !== null;
+  const centres = stackCentres(nz, { depth, stride: options.stride ?? 1 }).filter(
+    (c) => !prompts || stackSliceIndices(nz, c, depth).some(prompted),
+  );
   const inPlane = nx * ny;
   const labels = new Uint8Array(inPlane * nz);
   const probs = options.probabilities ? new Float32Array(inPlane * nz * classes) : undefined;
@@ -148,9 +161,18 @@ export async function segmentVolume(
   const stackProbs = new Float32Array(depth * slicePlane); // one stack's probabilities
   const scratchMax = new Float32Array(pixels);
   const scratchSum = new Float32Array(pixels);
-  let finished = 0;
+  const finished = new Uint8Array(nz);
 
+  // Background everywhere: the label 0 and, with probabilities, class 0 at 1.
+  const background = (z: number): void => {
+    probs?.fill(1, z * inPlane, (z + 1) * inPlane);
+  };
   const finish = (z: number, acc: Pending): void => {
+    finished[z] = 1;
+    if (!prompted(z)) {
+      background(z);
+      return;
+    }
     const mean = acc.sum;
     const k = acc.count;
     for (let p = 0; p < mean.length; p++) mean[p] = mean[p]! / k;
@@ -163,12 +185,17 @@ export async function segmentVolume(
         planeToInput(mean.subarray(c * pixels, (c + 1) * pixels), grid, probs, (c * nz + z) * inPlane);
       }
     }
-    finished++;
   };
 
   for (let s = 0; s < centres.length; s++) {
     const centre = centres[s]!;
-    const logits = await run(modelStack(grid, centre));
+    const stackPrompt =
+      prompts &&
+      stackPrompts(
+        stackSliceIndices(nz, centre, depth).map((z) => prompts[z]!),
+        info.prompts!,
+      );
+    const logits = await run(modelStack(grid, centre), stackPrompt);
     if (logits.length !== depth * slicePlane) {
       throw new MasamError(
         `segmentVolume: the model returned ${logits.length} values for a stack, expected logits ` +
@@ -200,7 +227,10 @@ export async function segmentVolume(
     }
     options.onProgress?.(s + 1, centres.length);
   }
-  if (finished !== nz) throw new MasamError(`segmentVolume: ${nz - finished} slices received no stack`);
+  const missed = finished.reduce((n, f) => n + (f ? 0 : 1), 0);
+  if (missed > 0 && !prompts) throw new MasamError(`segmentVolume: ${missed} slices received no stack`);
+  // A prompted run skips stacks without prompts: their slices are background.
+  for (let z = 0; z < nz; z++) if (!finished[z]) background(z);
   const spacing = volume.spacing.slice(0, 3);
   const result: SegmentResult = {
     labels: {
@@ -227,9 +257,31 @@ export async function segmentVolume(
 }
 
 /**
+ * The prompts of a run, checked against the model: a box-prompted model needs one entry per slice, a
+ * model without prompt inputs takes none.
+ */
+function checkPrompts(
+  info: ModelInfo,
+  prompts: readonly (SlicePrompt | null)[] | undefined,
+  nz: number,
+  source: string,
+): readonly (SlicePrompt | null)[] | undefined {
+  if (!info.prompts) {
+    if (prompts) throw new MasamError(`${source}: the model takes no prompts (it was trained without boxes)`);
+    return undefined;
+  }
+  if (!prompts) throw new MasamError(`${source}: the model is box-prompted: give prompts (a box or points)`);
+  if (prompts.length !== nz)
+    throw new MasamError(`${source}: prompts for ${prompts.length} slices, the volume has ${nz}`);
+  return prompts;
+}
+
+/**
  * A StackRunner over an exported model's session (onnxruntime-node in the CLI, onnxruntime-web in the
  * viewer): feeds `image` [B, D, 3, S, S] and fetches `masks` [B·D, K, S, S]. A model exported with
  * batch B > 1 gets the stack in batch slot 0 and zeros elsewhere; the first D output rows are its logits.
+ * A box-prompted model also gets `boxes` [B·D, 4] and, with point slots, `point_coords` [B·D, P, 2] and
+ * `point_labels` [B·D, P] (empty slots −1).
  * @throws MasamError when the session's signature does not match `info`
  */
 export function sessionStackRunner(session: Session, info: ModelInfo): StackRunner {
@@ -257,19 +309,54 @@ export function sessionStackRunner(session: Session, info: ModelInfo): StackRunn
   }
   const batch = shape[0]!;
   const per = d * ch * size * size;
-  return async (stack) => {
+  const promptInputs = info.prompts ? promptFeedShapes(session, info.prompts.points, batch * d) : undefined;
+  /** `values` in batch slot 0 of a [batch, …] buffer whose other slots hold `fill`. */
+  const slot0 = (values: Float32Array, fill = 0): Float32Array => {
+    if (batch === 1) return values;
+    const out = new Float32Array(batch * values.length).fill(fill);
+    out.set(values);
+    return out;
+  };
+  return async (stack, prompts) => {
     if (stack.length !== per) {
       throw new MasamError(
         `stack runner: ${stack.length} values, expected [1, ${d}, ${ch}, ${size}, ${size}]`,
       );
     }
-    let feed = stack;
-    if (batch !== 1) {
-      feed = new Float32Array(batch * per);
-      feed.set(stack);
+    const feeds: Record<string, HostTensor> = { image: hostTensor('float32', shape, slot0(stack)) };
+    if (promptInputs) {
+      if (!prompts) throw new MasamError('stack runner: the model is box-prompted, the stack has no prompts');
+      feeds['boxes'] = hostTensor('float32', promptInputs.boxes, slot0(prompts.boxes));
+      if (promptInputs.points > 0) {
+        feeds['point_coords'] = hostTensor('float32', promptInputs.coords, slot0(prompts.pointCoords));
+        feeds['point_labels'] = hostTensor('float32', promptInputs.labels, slot0(prompts.pointLabels, -1));
+      }
     }
-    const out = await session.run({ image: hostTensor('float32', shape, feed) }, ['masks']);
+    const out = await session.run(feeds, ['masks']);
     const logits = out['masks']!.data as Float32Array;
     return batch === 1 ? logits : logits.subarray(0, logits.length / batch);
   };
+}
+
+/** The prompt inputs' shapes of a box-prompted model's session, checked against its metadata. */
+function promptFeedShapes(
+  session: Session,
+  points: number,
+  images: number,
+): { boxes: number[]; coords: number[]; labels: number[]; points: number } {
+  const expected: Record<string, number[]> = { boxes: [images, 4] };
+  if (points > 0) {
+    expected['point_coords'] = [images, points, 2];
+    expected['point_labels'] = [images, points];
+  }
+  for (const [name, dims] of Object.entries(expected)) {
+    const spec = session.inputs.find((s) => s.name === name);
+    if (!spec || spec.dtype !== 'float32' || spec.shape.join() !== dims.join()) {
+      throw new MasamError(
+        `model: its metadata says box-prompted, but input '${name}' float32 [${dims.join(', ')}] is ` +
+          (spec ? `${spec.dtype} [${spec.shape.join(', ')}]` : 'missing'),
+      );
+    }
+  }
+  return { boxes: expected['boxes']!, coords: [images, points, 2], labels: [images, points], points };
 }

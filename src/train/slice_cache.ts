@@ -6,6 +6,7 @@ import { type HostTensor, hostTensor } from '../core/host_tensor.js';
 import type { Rng } from '../core/rng.js';
 import { randomGenerator } from '../data/augment/index.js';
 import { type Modality, normalizeMriVolume, normalizeStack } from '../data/intensity.js';
+import { type PromptSpec, type StackPrompts, trainingPrompts } from '../data/prompts.js';
 import { extractSlice, stackSliceIndices } from '../data/slices.js';
 import { zoomToShape } from '../data/zoom.js';
 import type { Volume } from '../io/volume.js';
@@ -24,6 +25,12 @@ export interface TrainingBatch {
   readonly image: HostTensor<'float32'>;
   /** [b·d, S, S]. */
   readonly label: HostTensor<'int32'>;
+  /** Box-prompted training: boxes [b·d, 4], point coords [b·d, P, 2] and labels [b·d, P]. */
+  readonly prompts?: {
+    readonly boxes: HostTensor<'float32'>;
+    readonly pointCoords: HostTensor<'float32'>;
+    readonly pointLabels: HostTensor<'float32'>;
+  };
 }
 
 /** Resizes every plane of `volume` (official orientation) to size×size: [nz, C, S, S]. */
@@ -74,6 +81,8 @@ export function cacheCase(
 }
 
 export class SliceCache {
+  private promptCentres?: { caseIndex: number; centre: number }[];
+
   constructor(
     readonly cases: readonly CachedCase[],
     readonly size: number,
@@ -98,6 +107,7 @@ export class SliceCache {
     centre: number,
     depth: number,
     rng?: Rng,
+    variant?: 'official' | 'bbox',
   ): { image: Float32Array; label: Int32Array } {
     const c = this.cases[caseIndex]!;
     const s = this.size;
@@ -114,7 +124,13 @@ export class SliceCache {
       normalizeStack(raw, this.modality),
     );
     let label: HostTensor<'float32'> = hostTensor('float32', [depth, s, s], lab);
-    if (rng) ({ image, label } = randomGenerator(rng, { image, label }, { outputSize: [s, s] }));
+    if (rng) {
+      ({ image, label } = randomGenerator(
+        rng,
+        { image, label },
+        { outputSize: [s, s], variant: variant ?? 'official' },
+      ));
+    }
     const out = new Float32Array(depth * 3 * plane);
     for (let t = 0; t < depth; t++) {
       for (let ch = 0; ch < 3; ch++) {
@@ -125,22 +141,77 @@ export class SliceCache {
     return { image: out, label: Int32Array.from(label.data, (v) => Math.round(v)) };
   }
 
-  /** A random batch of `batch` stacks (uniform over all slices of all cases), augmented unless disabled. */
-  sampleBatch(batch: number, depth: number, rng: Rng): TrainingBatch {
+  /**
+   * A random batch of `batch` stacks, augmented unless disabled: uniform over all slices of all cases, or,
+   * with `prompts` (box-prompted training, data/prompts.ts), over the stacks holding foreground, with the
+   * bbox variant's augmentation and prompts derived from the augmented labels.
+   */
+  sampleBatch(batch: number, depth: number, rng: Rng, prompts?: PromptSpec): TrainingBatch {
     const s = this.size;
-    const image = new Float32Array(batch * depth * 3 * s * s);
-    const label = new Int32Array(batch * depth * s * s);
+    const plane = s * s;
+    const image = new Float32Array(batch * depth * 3 * plane);
+    const label = new Int32Array(batch * depth * plane);
+    const p = prompts?.points ?? 0;
+    const boxes = new Float32Array(batch * depth * 4);
+    const pointCoords = new Float32Array(batch * depth * p * 2);
+    const pointLabels = new Float32Array(batch * depth * p);
     for (let b = 0; b < batch; b++) {
-      let k = rng.int(this.stackCount);
-      let ci = 0;
-      while (k >= this.cases[ci]!.nz) k -= this.cases[ci++]!.nz;
-      const st = this.stack(ci, k, depth, this.augment ? rng : undefined);
+      let st: { image: Float32Array; label: Int32Array };
+      if (prompts) {
+        const population = this.foregroundCentres(depth);
+        let drawn: StackPrompts | null = null;
+        do {
+          const { caseIndex, centre } = population[rng.int(population.length)]!;
+          st = this.stack(caseIndex, centre, depth, this.augment ? rng : undefined, 'bbox');
+          // Augmentation can move all foreground out of the plane: then draw again.
+          if (hasForeground(st.label)) drawn = trainingPrompts(st.label, depth, s, prompts, rng);
+        } while (!drawn);
+        boxes.set(drawn.boxes, b * depth * 4);
+        pointCoords.set(drawn.pointCoords, b * depth * p * 2);
+        pointLabels.set(drawn.pointLabels, b * depth * p);
+      } else {
+        let k = rng.int(this.stackCount);
+        let ci = 0;
+        while (k >= this.cases[ci]!.nz) k -= this.cases[ci++]!.nz;
+        st = this.stack(ci, k, depth, this.augment ? rng : undefined);
+      }
       image.set(st.image, b * st.image.length);
       label.set(st.label, b * st.label.length);
     }
     return {
       image: hostTensor('float32', [batch, depth, 3, s, s], image),
       label: hostTensor('int32', [batch * depth, s, s], label),
+      ...(prompts && {
+        prompts: {
+          boxes: hostTensor('float32', [batch * depth, 4], boxes),
+          pointCoords: hostTensor('float32', [batch * depth, p, 2], pointCoords),
+          pointLabels: hostTensor('float32', [batch * depth, p], pointLabels),
+        },
+      }),
     };
   }
+
+  /** Every (case, centre) whose stack holds a foreground slice: where prompted inference runs. */
+  foregroundCentres(depth: number): readonly { caseIndex: number; centre: number }[] {
+    if (!this.promptCentres) {
+      const plane = this.size * this.size;
+      this.promptCentres = [];
+      this.cases.forEach((c, caseIndex) => {
+        const fg = Array.from({ length: c.nz }, (_, z) =>
+          hasForeground(c.label.subarray(z * plane, (z + 1) * plane)),
+        );
+        for (let centre = 0; centre < c.nz; centre++)
+          if (stackSliceIndices(c.nz, centre, depth).some((z) => fg[z]))
+            this.promptCentres!.push({ caseIndex, centre });
+      });
+      if (this.promptCentres.length === 0)
+        throw new MasamError('box-prompted training needs labelled foreground: no case has any');
+    }
+    return this.promptCentres;
+  }
+}
+
+function hasForeground(label: ArrayLike<number>): boolean {
+  for (let i = 0; i < label.length; i++) if (label[i]! > 0) return true;
+  return false;
 }

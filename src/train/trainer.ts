@@ -6,6 +6,7 @@ import { MasamError } from '../core/errors.js';
 import { type HostTensor, hostTensor } from '../core/host_tensor.js';
 import { Rng } from '../core/rng.js';
 import { Graph, type Value } from '../graph/index.js';
+import { type PromptSpec, foregroundBox, stackPrompts } from '../data/prompts.js';
 import { dicePerClass } from '../metrics/dice.js';
 import { MaSam } from '../models/masam/masam.js';
 import type { MaSamConfig } from '../models/sam/config.js';
@@ -14,7 +15,7 @@ import { type Device, type Session, compile } from '../runtime/index.js';
 import { segmentationLoss } from './losses.js';
 import { AdamW } from './optim.js';
 import { learningRate } from './schedule.js';
-import type { SliceCache } from './slice_cache.js';
+import type { SliceCache, TrainingBatch } from './slice_cache.js';
 
 export interface TrainerOptions {
   /** Optimiser steps in total. */
@@ -26,6 +27,8 @@ export interface TrainerOptions {
   readonly weightDecay: number;
   readonly seed: number;
   readonly device?: Device;
+  /** Box-prompted training (spec §11, data/prompts.ts): boxes from the labels, and this many point slots. */
+  readonly prompts?: PromptSpec;
 }
 
 /** Everything a checkpoint must hold besides the weights to continue bit-exactly. */
@@ -83,7 +86,7 @@ export class Trainer {
     };
     const out = new MaSam(cfg, new ParamScope(source)).forward(
       graph.input('image', 'float32', [b, d, 3, s, s]),
-      { noise },
+      { noise, ...promptInputs(graph, b * d, this.options.prompts) },
     );
     const { loss, ce, dice } = segmentationLoss(
       out.lowResLogits,
@@ -107,8 +110,17 @@ export class Trainer {
   async trainStep(): Promise<StepResult> {
     this.trainSession ??= this.buildTrainGraph();
     const session = await this.trainSession;
-    const batch = this.data.sampleBatch(this.options.batch, this.config.slices, this.rng);
-    const feeds: Record<string, HostTensor> = { image: batch.image, label: batch.label };
+    const batch = this.data.sampleBatch(
+      this.options.batch,
+      this.config.slices,
+      this.rng,
+      this.options.prompts,
+    );
+    const feeds: Record<string, HostTensor> = {
+      image: batch.image,
+      label: batch.label,
+      ...(batch.prompts && promptFeeds(batch.prompts)),
+    };
     for (const site of this.noiseSites) {
       const t = hostTensor('float32', site.shape);
       for (let i = 0; i < t.data.length; i++) t.data[i] = this.rng.uniform();
@@ -146,13 +158,16 @@ export class Trainer {
     const source = new ParamSource({ graph, weights: this.weights, trainable: this.trainable });
     const out = new MaSam(cfg, new ParamScope(source)).forward(
       graph.input('image', 'float32', [1, d, 3, s, s]),
+      promptInputs(graph, d, this.options.prompts),
     );
     return compile({ logits: out.lowResLogits }, { device: this.options.device ?? 'cpu' });
   }
 
   /**
    * Dice per class (1..num_classes, official empty-mask rules) on the given cases, each predicted with
-   * non-overlapping stacks at model resolution; the mean over cases of each class.
+   * non-overlapping stacks at model resolution; the mean over cases of each class. A box-prompted model
+   * gets the tight boxes of the true labels (no jitter, no points), as its users give boxes, and slices
+   * without foreground are background, as in prompted inference.
    */
   async validate(cases: SliceCache): Promise<{ perClass: number[]; mean: number }> {
     this.evalSession ??= this.buildEvalGraph();
@@ -169,6 +184,23 @@ export class Trainer {
         const centre = Math.min(start + (d - 1) / 2, c.nz - 1);
         const { image, label } = cases.stack(ci, centre, d);
         const feeds: Record<string, HostTensor> = { image: hostTensor('float32', [1, d, 3, s, s], image) };
+        const slicePrompts = Array.from({ length: d }, (_, t) => {
+          const box = foregroundBox(label, s, t * plane);
+          return box && { box, points: [] };
+        });
+        const prompted = this.options.prompts;
+        if (prompted) {
+          if (slicePrompts.every((p) => p === null)) continue; // no prompt: every slice is background
+          const sp = stackPrompts(slicePrompts, prompted);
+          Object.assign(
+            feeds,
+            promptFeeds({
+              boxes: hostTensor('float32', [d, 4], sp.boxes),
+              pointCoords: hostTensor('float32', [d, prompted.points, 2], sp.pointCoords),
+              pointLabels: hostTensor('float32', [d, prompted.points], sp.pointLabels),
+            }),
+          );
+        }
         for (const spec of session.inputs)
           if (!(spec.name in feeds)) feeds[spec.name] = this.weights.get(spec.name)!;
         const logits = (await session.run(feeds))['logits']!.data as Float32Array;
@@ -176,12 +208,13 @@ export class Trainer {
         for (let t = 0; t < d; t++) {
           const z = first + t;
           if (z < start || z >= Math.min(start + d, c.nz) || z < 0) continue;
+          for (let p = 0; p < plane; p++) truth[z * plane + p] = label[t * plane + p]!;
+          if (prompted && !slicePrompts[t]) continue;
           for (let p = 0; p < plane; p++) {
             let best = 0;
             for (let cls = 1; cls < k; cls++)
               if (logits[(t * k + cls) * plane + p]! > logits[(t * k + best) * plane + p]!) best = cls;
             pred[z * plane + p] = best;
-            truth[z * plane + p] = label[t * plane + p]!;
           }
         }
       }
@@ -232,4 +265,30 @@ export class Trainer {
       });
     }
   }
+}
+
+/** The prompt inputs of a box-prompted graph over `images` images (nothing without prompts). */
+function promptInputs(
+  graph: Graph,
+  images: number,
+  spec: PromptSpec | undefined,
+): { boxes?: Value; points?: { coords: Value; labels: Value } } {
+  if (!spec) return {};
+  return {
+    boxes: graph.input('boxes', 'float32', [images, 4]),
+    ...(spec.points > 0 && {
+      points: {
+        coords: graph.input('point_coords', 'float32', [images, spec.points, 2]),
+        labels: graph.input('point_labels', 'float32', [images, spec.points]),
+      },
+    }),
+  };
+}
+
+/** Feeds for promptInputs (point inputs only exist with point slots). */
+function promptFeeds(p: NonNullable<TrainingBatch['prompts']>): Record<string, HostTensor> {
+  return {
+    boxes: p.boxes,
+    ...(p.pointLabels.shape[1]! > 0 && { point_coords: p.pointCoords, point_labels: p.pointLabels }),
+  };
 }

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { type ConfigInput, loadMaSam } from '../../api/model.js';
 import { MasamError } from '../../core/errors.js';
+import type { PromptSpec } from '../../data/prompts.js';
 import type { Preprocessing } from '../../infer/model_info.js';
 import { type Command, UsageError, parseCommandArgs } from '../command.js';
 import { RunDir } from '../run_dir.js';
@@ -12,9 +13,13 @@ const USAGE = `Usage:
   masam export --run <run dir> --out <model.onnx> [--checkpoint best|latest] [--slices D]
   masam export --config <preset | config.json> [--sam <sam_vit_*.pth>] [--masam <masam.pth>] --out <model.onnx>
                [--slices D] [--classes background,liver,…] [--modality ct|mri|video] [--seed N]
+               [--prompt box [--prompt-points P]]
 
 Writes an ONNX model: input 'image' [1, D, 3, S, S] (0–1 scale) → 'masks' logits [D, K, S, S] and
-'iou_predictions'. Weights past 2 GB go to <out>.data beside it. Runs in onnxruntime-node and -web.`;
+'iou_predictions'. A box-prompted model (a run trained with --prompt box, or --prompt box for a
+checkpoint of the official bbox variant) also takes 'boxes' [D, 4] and, with point slots,
+'point_coords' [D, P, 2] and 'point_labels' [D, P]. Weights past 2 GB go to <out>.data beside it.
+Runs in onnxruntime-node and -web.`;
 
 export const exportCommand: Command = {
   name: 'export',
@@ -34,6 +39,8 @@ export const exportCommand: Command = {
         classes: { type: 'string' },
         modality: { type: 'string' },
         seed: { type: 'string' },
+        prompt: { type: 'string' },
+        'prompt-points': { type: 'string' },
       },
     });
     if (!values.out) throw new UsageError('--out is required');
@@ -50,10 +57,12 @@ export const exportCommand: Command = {
         if (!t) throw new MasamError(`${run.file(`${which}.safetensors`)}: weight '${name}' is missing`);
         model.weights.set(name, { dtype: 'float32', shape: t.shape, data: t.data as Float32Array });
       }
+      const prompts = info.training['prompts'] as PromptSpec | null | undefined;
       await model.exportOnnx(values.out, {
         slices: Number(values.slices ?? info.config.slices),
         classNames: info.classNames,
         preprocessing: info.preprocessing,
+        ...(prompts && { prompts }),
       });
     } else {
       if (!values.config) throw new UsageError('give --run <run dir> or --config <preset | config.json>');
@@ -68,10 +77,17 @@ export const exportCommand: Command = {
       });
       const modality = (values.modality ?? 'ct') as Preprocessing['modality'];
       if (!['ct', 'mri', 'video'].includes(modality)) throw new UsageError('--modality is ct, mri or video');
+      if (values.prompt !== undefined && values.prompt !== 'box' && values.prompt !== 'none')
+        throw new UsageError('--prompt is box or none');
+      const points = Number(values['prompt-points'] ?? 0);
+      if (!Number.isInteger(points) || points < 0)
+        throw new UsageError('--prompt-points must be a whole number ≥ 0');
+      if (points > 0 && values.prompt !== 'box') throw new UsageError('--prompt-points needs --prompt box');
       await model.exportOnnx(values.out, {
         slices: Number(values.slices ?? model.config.slices),
         ...(values.classes ? { classNames: values.classes.split(',') } : {}),
         preprocessing: { modality },
+        ...(values.prompt === 'box' && { prompts: { points } }),
       });
     }
     console.log(`wrote ${values.out} in ${((performance.now() - started) / 1000).toFixed(1)} s`);

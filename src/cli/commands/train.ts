@@ -8,6 +8,7 @@ import { type MaSamModel, loadMaSam } from '../../api/model.js';
 import { MasamError } from '../../core/errors.js';
 import { splitCases } from '../../data/dataset.js';
 import type { Modality } from '../../data/intensity.js';
+import type { PromptSpec } from '../../data/prompts.js';
 import { masamCheckpointEntries } from '../../models/masam/checkpoint.js';
 import { type MaSamConfig, PRESETS, type PresetName } from '../../models/sam/config.js';
 import { writePth } from '../../io/pth.js';
@@ -41,6 +42,10 @@ RandomGenerator augmentation, 5 slices per stack.
   --trainable peft|all    what learns: the official PEFT set (FacT, adapters, prompt encoder, mask
                           decoder), or every weight (default: peft with --sam, all with --init random,
                           where a frozen random backbone would carry no information)
+  --prompt box|none       box: train the box-prompted variant (spec §11; boxes from the labels, jittered,
+                          as README "Prompts" describes) so segment takes --prompts (default none)
+  --prompt-points <n>     with --prompt box: point slots per slice, trained with random foreground and
+                          background points (default 0: boxes only)
   --resume                continue the run in --out exactly where it stopped
   --device cpu|cuda       ONNX Runtime execution provider (default cpu)
 
@@ -73,6 +78,8 @@ export const train: Command = {
         resume: { type: 'boolean' },
         trainable: { type: 'string' },
         augment: { type: 'string' },
+        prompt: { type: 'string' },
+        'prompt-points': { type: 'string' },
         device: { type: 'string' },
       },
     });
@@ -127,13 +134,25 @@ export const train: Command = {
       throw new UsageError('--augment is official or none');
     if (training.trainable !== 'peft' && training.trainable !== 'all')
       throw new UsageError('--trainable is peft or all');
+    const prompt = values.prompt ?? 'none';
+    if (prompt !== 'box' && prompt !== 'none') throw new UsageError('--prompt is box or none');
+    const points = Number(values['prompt-points'] ?? 0);
+    if (!Number.isInteger(points) || points < 0)
+      throw new UsageError(`--prompt-points must be a whole number ≥ 0, got '${values['prompt-points']}'`);
+    if (points > 0 && prompt !== 'box') throw new UsageError('--prompt-points needs --prompt box');
+    const prompts: PromptSpec | null = prompt === 'box' ? { points } : null;
     const model = await loadMaSam({ config, ...(values.sam ? { samCheckpoint: values.sam } : {}), seed });
     const classNames = Object.entries(ds.info.labels)
       .sort((a, b) => a[1] - b[1])
       .map(([n]) => n);
     await mkdir(values.out, { recursive: true });
     if ((await readdir(values.out)).length > 0) throw new MasamError(`${values.out} is not empty`);
-    await run.writeInfo({ config: model.config, classNames, preprocessing: { modality }, training });
+    await run.writeInfo({
+      config: model.config,
+      classNames,
+      preprocessing: { modality },
+      training: { ...training, prompts },
+    });
     return loop(run, model, values.device, undefined);
   },
 };
@@ -170,6 +189,7 @@ async function loop(
     valFraction: number;
     trainable: 'peft' | 'all';
     augment?: 'official' | 'none';
+    prompts?: PromptSpec | null;
   };
   const ds = await openDataset(t.data);
   const split = splitCases(
@@ -199,6 +219,7 @@ async function loop(
     weightDecay: 0.1,
     seed: t.seed,
     device: device === 'cuda' ? 'cuda' : 'cpu',
+    ...(t.prompts && { prompts: t.prompts }),
   });
   let best = { score: Number.NEGATIVE_INFINITY, step: -1 };
   if (resumed?.state) {
@@ -283,10 +304,12 @@ async function finish(
     model.weights.set(name, { dtype: 'float32', shape: t.shape, data: t.data as Float32Array });
   }
   model.invalidate();
+  const prompts = info.training['prompts'] as PromptSpec | null | undefined;
   await model.exportOnnx(run.file('model.onnx'), {
     slices: model.config.slices,
     classNames: info.classNames,
     preprocessing: info.preprocessing,
+    ...(prompts && { prompts }),
   });
   const entries = masamCheckpointEntries(model.weights, model.config.depth);
   await writeFileAtomic(run.file('masam.pth'), writePth(entries, { archiveName: 'masam' }));

@@ -146,11 +146,25 @@ export function applyRandAugmentOp(op: RandAugmentOpName, v: number, sample: Aug
   }
 }
 
+/** The box-prompted variant's pool (spec §11): intensity ops only, so boxes need no geometric update. */
+export const RAND_AUGMENT_INTENSITY_OPS: readonly RandAugmentOpName[] = [
+  'posterize',
+  'contrast',
+  'brightness',
+  'sharpness',
+  'identity',
+];
+
 /**
- * Draws `n` distinct ops uniformly (as `rng.choice(10, n, replace=False)`), then a magnitude for each.
+ * Draws `n` distinct ops uniformly from `ops` (the ten: `rng.choice(10, n, replace=False)`), then a
+ * magnitude for each.
  */
-export function sampleRandAugmentParams(rng: Rng, n = 2): RandAugmentParams {
-  const pool = [...RAND_AUGMENT_OPS];
+export function sampleRandAugmentParams(
+  rng: Rng,
+  n = 2,
+  ops: readonly RandAugmentOpName[] = RAND_AUGMENT_OPS,
+): RandAugmentParams {
+  const pool = [...ops];
   const picked: RandAugmentOpName[] = [];
   for (let i = 0; i < n && pool.length > 0; i++) picked.push(pool.splice(rng.int(pool.length), 1)[0]!);
   return {

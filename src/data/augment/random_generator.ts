@@ -4,7 +4,12 @@ import type { Rng } from '../../core/rng.js';
 import { zoom } from '../zoom.js';
 import { type EraseParams, erase, sampleEraseParams } from './erase.js';
 import { type GammaParams, gamma } from './gamma.js';
-import { type RandAugmentParams, randAugment, sampleRandAugmentParams } from './rand_augment.js';
+import {
+  RAND_AUGMENT_INTENSITY_OPS,
+  type RandAugmentParams,
+  randAugment,
+  sampleRandAugmentParams,
+} from './rand_augment.js';
 import { type RotateParams, rotate } from './rotate.js';
 import { type RotFlipParams, rotFlip } from './rot_flip.js';
 import { type AugmentSample, type PlaneSize, planeSize } from './sample.js';
@@ -23,6 +28,11 @@ export interface RandomGeneratorOptions {
   readonly p?: number;
   /** Number of RandAugment ops; default 2. */
   readonly n?: number;
+  /**
+   * 'bbox': the box-prompted variant's pipeline (spec §11): no erasing, intensity-only RandAugment. Our
+   * boxes come from the augmented labels, so rot/flip and rotation need no box arithmetic.
+   */
+  readonly variant?: 'official' | 'bbox';
 }
 
 /**
@@ -45,8 +55,9 @@ export function sampleRandomGeneratorParams(
   const gm = fires() ? gamma.sampleParams(rng, size) : null;
   const swapped = rf !== null && rf.k % 2 !== 0;
   const after: PlaneSize = swapped ? { height: size.width, width: size.height } : size;
-  const er = fires() ? sampleEraseParams(rng, after) : null;
-  const ra = sampleRandAugmentParams(rng, options.n ?? 2);
+  const bbox = options.variant === 'bbox';
+  const er = !bbox && fires() ? sampleEraseParams(rng, after) : null;
+  const ra = sampleRandAugmentParams(rng, options.n ?? 2, bbox ? RAND_AUGMENT_INTENSITY_OPS : undefined);
   return {
     rotFlip: rf,
     rotate: rot,

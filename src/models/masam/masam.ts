@@ -6,7 +6,7 @@ import { ParamScope, ParamSource } from '../../nn/index.js';
 import * as F from '../../ops/index.js';
 import type { MaSamConfig } from '../sam/config.js';
 import { MaskDecoder } from '../sam/mask_decoder.js';
-import { PromptEncoder } from '../sam/prompt_encoder.js';
+import { type PointPrompts, PromptEncoder } from '../sam/prompt_encoder.js';
 import type { DropoutNoise } from './fact.js';
 import { MaSamImageEncoder } from './masam_encoder.js';
 import { PARAM_GROUPS } from './trainable.js';
@@ -27,6 +27,8 @@ export interface MaSamForwardOptions {
   readonly noise?: DropoutNoise;
   /** Box prompts [b·d, 4] in input pixels (the box-prompted variant); one box per image. */
   readonly boxes?: Value;
+  /** Point prompts per image (SAM semantics, spec §4.4): coords [b·d, P, 2], labels [b·d, P] (−1 = none). */
+  readonly points?: PointPrompts;
 }
 
 export class MaSam {
@@ -53,7 +55,10 @@ export class MaSam {
     const x = F.reshape(F.div(F.sub(image, mean), std), [b * d, c, h, w]);
     const enc = this.encoder.forward(x, d, options.noise);
     const { sparse, dense } = g.withScope('prompt_encoder', () =>
-      this.promptEncoder.forward(options.boxes ? { boxes: options.boxes } : {}),
+      this.promptEncoder.forward({
+        ...(options.boxes && { boxes: options.boxes }),
+        ...(options.points && { points: options.points }),
+      }),
     );
     const imagePe = g.withScope('prompt_encoder', () => this.promptEncoder.getDensePe());
     const dec = g.withScope('mask_decoder', () =>
