@@ -2,6 +2,7 @@
 export {
   type ConfigInput,
   type ExportOnnxOptions,
+  type ForwardOptions,
   type ForwardResult,
   type LoadMaSamOptions,
   type LossAndGrads,
@@ -12,7 +13,9 @@ export type { ApiTensor } from './api/tensor.js';
 export { grad, valueAndGrad, vjp } from './autodiff/index.js';
 export { FormatError, type HostTensor, MasamError, Rng, ShapeError, hostTensor } from './core/index.js';
 export { Graph, type Value } from './graph/index.js';
+export type { PromptSpec, SlicePrompt, StackPrompts } from './data/prompts.js';
 export { type ModelInfo, type Preprocessing, modelInfoFromMetadata } from './infer/model_info.js';
+export { type VolumePromptsJson, volumePrompts } from './infer/prompts.js';
 export {
   type SegmentOptions,
   type SegmentResult,
