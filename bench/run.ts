@@ -11,12 +11,14 @@ import { runDataBench } from './data.js';
 import { runEngineBench } from './engine.js';
 import { runModelBench } from './model.js';
 import { runPipelineBench } from './pipeline.js';
+import { runStrideBench } from './stride.js';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   data: runDataBench,
   engine: runEngineBench,
   model: runModelBench,
   pipeline: runPipelineBench,
+  stride: runStrideBench,
 };
 
 function writeAtomic(path: string, text: string): void {
