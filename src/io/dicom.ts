@@ -14,9 +14,11 @@ import {
   type TransferSyntax,
   UNSUPPORTED_SYNTAX_NAMES,
 } from './dicom_pixels.js';
+import { type DicomStudyAttributes, STUDY_ATTRIBUTES, type StudyKeyword } from './dicom_seg.js';
 
 export { type DicomCodecOptions, dicomCodecsReady, initDicomCodecs } from './dicom_codecs.js';
 export type { StoredPixels } from './dicom_pixels.js';
+export type { DicomSeriesInfo, DicomStudyAttributes } from './dicom_seg.js';
 export { type DicomSeries, dicomSeriesToVolume, groupDicomSeries } from './dicom_series.js';
 
 /** A 3-vector in patient coordinates (LPS, mm). */
@@ -62,6 +64,10 @@ export interface DicomSlice {
   readonly studyInstanceUID?: string;
   readonly seriesInstanceUID?: string;
   readonly frameOfReferenceUID?: string;
+  /** SpecificCharacterSet (0008,0005) as stored; absent = the default repertoire (ASCII). */
+  readonly specificCharacterSet?: string;
+  /** The patient and study attributes a DICOM-SEG copies (STUDY_ATTRIBUTES), those present. */
+  readonly studyAttributes?: DicomStudyAttributes;
 }
 
 /** True when `bytes` start like a DICOM Part 10 file: a 128-byte preamble, then 'DICM'. */
@@ -164,6 +170,29 @@ function requiredUint16(ds: DataSet, tag: string, what: string, source: string):
 function optionalString(ds: DataSet, tag: string): string | undefined {
   const v = ds.string(tag);
   return v === undefined || v === '' ? undefined : v;
+}
+
+/** A text value's bytes, one character per byte, trailing padding removed (copied verbatim into a SEG). */
+function storedText(ds: DataSet, tag: string): string | undefined {
+  const el = ds.elements[tag];
+  if (!el || el.length === 0 || el.items) return undefined;
+  const bytes: Uint8Array = ds.byteArray.subarray(
+    el.dataOffset,
+    Math.min(el.dataOffset + el.length, ds.byteArray.length),
+  );
+  const text = Array.from(bytes, (b) => String.fromCharCode(b))
+    .join('')
+    .replace(/[\0 ]+$/, '');
+  return text === '' ? undefined : text;
+}
+
+function studyAttributes(ds: DataSet): DicomStudyAttributes {
+  const out: Partial<Record<StudyKeyword, string>> = {};
+  for (const [keyword, [tag]] of Object.entries(STUDY_ATTRIBUTES)) {
+    const value = storedText(ds, `x${tag.toString(16).padStart(8, '0')}`);
+    if (value !== undefined) out[keyword as StudyKeyword] = value;
+  }
+  return out;
 }
 
 /** Image Pixel module checks: what masam can turn into a scalar volume. */
@@ -270,6 +299,8 @@ function sliceFromFile(file: ParsedFile, source: string): DicomSlice {
     studyInstanceUID: optionalString(ds, 'x0020000d'),
     seriesInstanceUID: optionalString(ds, 'x0020000e'),
     frameOfReferenceUID: optionalString(ds, 'x00200052'),
+    specificCharacterSet: storedText(ds, 'x00080005'),
+    studyAttributes: studyAttributes(ds),
   };
 }
 

@@ -3,6 +3,7 @@
 // affine from ImageOrientationPatient/ImagePositionPatient/PixelSpacing (LPS → RAS = diag(-1, -1, 1)).
 import { FormatError } from '../core/errors.js';
 import type { DicomSlice, Vec3 } from './dicom.js';
+import type { DicomSeriesInfo } from './dicom_seg.js';
 import type { Affine, Volume } from './volume.js';
 
 /** Slices that share one SeriesInstanceUID ('' for slices without one). */
@@ -194,6 +195,8 @@ function chooseDtype(slices: readonly DicomSlice[]): 'int16' | 'float32' {
  *   tilt gives a sheared affine) and the first slice's position, converted LPS → RAS. A single slice steps
  *   along the normal by SpacingBetweenSlices, else SliceThickness, else 1 mm; missing orientation, position or
  *   pixel spacing default to identity, origin and 1 mm (single slices only).
+ * - Source: `header` holds the UIDs and modality (no patient data); `dicom` holds what a DICOM-SEG writer
+ *   needs (per-slice SOP UIDs and positions in k order, the patient and study attributes; dicom_seg.ts).
  * @param slices parsed files of one series, in any order
  * @param source a name for messages (the folder)
  * @throws FormatError for an empty list, mixed series, inconsistent or unevenly spaced slices
@@ -244,12 +247,33 @@ export function dicomSeriesToVolume(slices: readonly DicomSlice[], source: strin
     photometricInterpretation: ref.photometricInterpretation,
   };
   for (const key of Object.keys(header)) if (header[key] === undefined) delete header[key];
+  const dicom: DicomSeriesInfo = {
+    source,
+    rows: ny,
+    columns: nx,
+    slices: sorted.map((s) => ({
+      source: s.source,
+      sopClassUID: s.sopClassUID,
+      sopInstanceUID: s.sopInstanceUID,
+      imagePositionPatient: s.imagePositionPatient ?? origin,
+    })),
+    imageOrientationPatient: ref.imageOrientationPatient ?? DEFAULT_IOP,
+    pixelSpacing: [rowSpacing, colSpacing],
+    sliceStep: step,
+    sliceThickness: ref.sliceThickness,
+    studyInstanceUID: ref.studyInstanceUID,
+    seriesInstanceUID: ref.seriesInstanceUID,
+    frameOfReferenceUID: ref.frameOfReferenceUID,
+    modality: ref.modality,
+    specificCharacterSet: ref.specificCharacterSet,
+    study: ref.studyAttributes ?? {},
+  };
   return {
     data,
     dtype,
     shape: [nx, ny, sorted.length],
     spacing: [colSpacing, rowSpacing, norm(step)],
     affine,
-    source: { format: 'dicom', header },
+    source: { format: 'dicom', header, dicom },
   };
 }

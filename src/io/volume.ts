@@ -2,6 +2,7 @@
 // writers. Geometry follows NIfTI/nibabel conventions: `affine` maps voxel indices (i, j, k) to RAS+
 // millimetres, and data is stored with i fastest (Fortran order, as on disk in NIfTI).
 import type { DType, TypedArrayOf } from '../core/dtype.js';
+import type { DicomSeriesInfo } from './dicom_seg.js';
 
 /** 4×4 row-major affine, voxel (i, j, k, 1) → RAS+ world (x, y, z, 1) in mm. */
 export type Affine = readonly [
@@ -29,6 +30,8 @@ export interface VolumeSource {
   readonly format: string;
   /** Free-form header fields a writer can reuse (e.g. qform/sform codes, descrip, series UID). */
   readonly header?: Readonly<Record<string, unknown>>;
+  /** A DICOM series' slice references and patient/study attributes, for a DICOM-SEG of it (dicom_seg.ts). */
+  readonly dicom?: DicomSeriesInfo;
 }
 
 export const IDENTITY_AFFINE: Affine = [
