@@ -14,7 +14,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
+import dicomParser from 'dicom-parser';
 import { PNG } from 'pngjs';
+import { TS, words16, writeDicom } from '../../../test/dicom_synth.js';
 import { fixturePath } from '../../../test/fixtures.js';
 import { loadMaSam } from '../../api/model.js';
 import { Rng } from '../../core/rng.js';
@@ -52,6 +54,65 @@ function writeFrames(dir: string, count: number, w: number, h: number): void {
     for (let p = 0; p < w * h; p++) png.data.set([(p * 7 + t) % 256, (p * 3) % 256, 100 + t, 255], 4 * p);
     writeFileSync(join(dir, `frame_${t}.png`), PNG.sync.write(png));
   }
+}
+
+const STUDY_UID = '1.2.826.0.1.3680043.9.9999.21';
+
+/** A synthetic axial CT series (test/dicom_synth.ts): a bright disc that shifts from slice to slice. */
+function writeDicomSeries(dir: string, columns: number, rows: number, count: number): void {
+  mkdirSync(dir, { recursive: true });
+  for (let z = 0; z < count; z++) {
+    const hu = Array.from({ length: rows * columns }, (_, p) => {
+      const [r, c] = [Math.floor(p / columns), p % columns];
+      return Math.hypot(r - rows / 2, c - columns / 3 - z) < 6 ? 300 : -100;
+    });
+    const bytes = writeDicom({
+      rows,
+      columns,
+      transferSyntax: TS.explicitLE,
+      pixelData: words16(hu.map((v) => v + 1024)),
+      attrs: {
+        '00080016': '1.2.840.10008.5.1.4.1.1.2',
+        '00080018': `1.2.826.0.1.3680043.9.9999.22.${z}`,
+        '00080060': 'CT',
+        '0020000D': STUDY_UID,
+        '0020000E': '1.2.826.0.1.3680043.9.9999.23',
+        '00200052': '1.2.826.0.1.3680043.9.9999.24',
+        '00200032': `-12\\-10\\${2 * z}`,
+        '00200037': '1\\0\\0\\0\\1\\0',
+        '00280030': '1\\1',
+        '00180050': '2',
+        '00281052': '-1024',
+        '00281053': '1',
+      },
+    });
+    writeFileSync(join(dir, `img_${count - z}.dcm`), bytes); // file order runs against position
+  }
+}
+
+/** A DICOM-SEG read back with dicom-parser into a label map: frame → slice k by its referenced SOP instance. */
+function readSegLabels(bytes: Uint8Array, sopOrder: readonly string[], classNames: readonly string[]) {
+  const ds = dicomParser.parseDicom(bytes);
+  const plane = ds.uint16('x00280010')! * ds.uint16('x00280011')!;
+  const first = (d: dicomParser.DataSet, tag: string) => d.elements[tag]!.items![0]!.dataSet!;
+  const classOf = new Map(
+    ds.elements['x00620002']!.items!.map((it) => [
+      it.dataSet!.uint16('x00620004')!,
+      classNames.indexOf(it.dataSet!.string('x00620005')!),
+    ]),
+  );
+  const px = ds.elements['x7fe00010']!;
+  const labels = new Uint8Array(plane * sopOrder.length);
+  for (const [n, it] of ds.elements['x52009230']!.items!.entries()) {
+    const fg = it.dataSet!;
+    const c = classOf.get(first(fg, 'x0062000a').uint16('x0062000b')!)!;
+    const k = sopOrder.indexOf(first(first(fg, 'x00089124'), 'x00082112').string('x00081155')!);
+    for (let p = 0; p < plane; p++) {
+      const b = n * plane + p;
+      if ((bytes[px.dataOffset + (b >> 3)]! >> (b & 7)) & 1) labels[k * plane + p] = c;
+    }
+  }
+  return { ds, labels };
 }
 
 describe('masam segment', () => {
@@ -153,6 +214,27 @@ describe('masam segment', () => {
     assert.ok(existsSync(join(outDir, 'series_oblique.labels.json')));
   });
 
+  it('writes a DICOM-SEG of a DICOM series to .dcm that reads back as the NIfTI label map', async () => {
+    const series = join(tmp, 'dicom_synth');
+    writeDicomSeries(series, 36, 28, 6);
+    const outDir = join(tmp, 'seg_out');
+    const segPath = join(outDir, 'case.dcm');
+    const { out } = await runSegment(['--model', run, '--input', series, '--output', segPath]);
+    assert.match(out, /→ .*case\.dcm: \[36, 28, 6\]/);
+    await runSegment(['--model', run, '--input', series, '--output', join(outDir, 'case.nii.gz')]);
+    assert.deepEqual(listFiles(outDir), ['case.dcm', 'case.labels.json', 'case.nii.gz']);
+    const nifti = parseNifti(readFileSync(join(outDir, 'case.nii.gz')), 'labels');
+    const sopOrder = (await readVolume(series)).source!.header!['sopInstanceUIDs'] as string[];
+    const seg = readSegLabels(readFileSync(segPath), sopOrder, ['background', 'liver', 'spleen']);
+    assert.equal(seg.ds.string('x00080016'), '1.2.840.10008.5.1.4.1.1.66.4');
+    assert.equal(seg.ds.string('x00080060'), 'SEG');
+    assert.equal(seg.ds.string('x0020000d'), STUDY_UID);
+    assert.match(seg.ds.string('x00181020')!, /^masam /);
+    assert.deepEqual(seg.labels, nifti.data);
+    // The random model labels voxels of both classes, so real frames were compared, not just empty segments.
+    assert.deepEqual([...new Set(nifti.data as Uint8Array)].sort(), [0, 1, 2]);
+  });
+
   it("goes on past a bad case and then fails naming it, keeping the good cases' outputs", async () => {
     const cases = join(tmp, 'cases_bad');
     mkdirSync(cases);
@@ -214,7 +296,16 @@ describe('masam segment', () => {
     await assert.rejects(runSegment(['--model', run, '--input', bad, '--output', output]), /bad\.nii\.gz/);
     await assert.rejects(
       runSegment(['--model', run, '--input', ctPath, '--output', join(outDir, 'seg.dcm')]),
-      (err: Error) => err instanceof UsageError && /DICOM-SEG output is not supported yet/.test(err.message),
+      (err: Error) =>
+        err instanceof UsageError &&
+        /DICOM-SEG output \(\.dcm\) needs a DICOM series.*a NIfTI file/.test(err.message),
+    );
+    const frames = join(tmp, 'frames_seg');
+    writeFrames(frames, 2, 16, 16);
+    await assert.rejects(
+      runSegment(['--model', run, '--input', frames, '--output', join(outDir, 'frames.dcm')]),
+      (err: Error) =>
+        err instanceof UsageError && /needs a DICOM series.*frames_seg' is frames data/.test(err.message),
     );
     await assert.rejects(
       runSegment(['--model', run, '--input', ctPath, '--output', output, '--stride', '7']),

@@ -1,16 +1,20 @@
 // `masam segment --model <run dir | model.onnx> --input <in> --output <out>`: volumetric inference with an
 // exported MA-SAM model (infer/segment.ts; masam-spec.md 10.1–10.2) on a NIfTI file, a DICOM series, a
 // frames folder or a folder of NIfTI cases. Label maps keep the input's geometry (the official script
-// writes identity affines, spec 10.5); class names go to a `<name>.labels.json` sidecar. Every file is
+// writes identity affines, spec 10.5); class names go to a `<name>.labels.json` sidecar. A DICOM series can
+// also go to a DICOM-SEG of the series (`--output x.dcm`, io/dicom_seg.ts). Every file is
 // written atomically, and nothing is written for an input that fails.
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { PNG } from 'pngjs';
 import { writeFileAtomic } from '../../api/files.js';
 import { MasamError } from '../../core/errors.js';
 import { type OverlayOptions, overlayMontage } from '../../infer/overlay.js';
+import { volumePrompts } from '../../infer/prompts.js';
 import { type SegmentResult, segmentVolume } from '../../infer/segment.js';
+import { checkModality } from '../../infer/stacks.js';
+import { serializeDicomSeg } from '../../io/dicom_seg.js';
 import { labelSlice, maskToPng } from '../../io/frames.js';
 import { niftiHeaderOf } from '../../io/nifti.js';
 import type { Volume } from '../../io/volume.js';
@@ -31,7 +35,8 @@ const USAGE = [
   '                                 a NIfTI file or DICOM series: folder/<name>.nii.gz;',
   '                                 a folder of cases: one label map per case, same file names',
   '          Beside each label map, <name>.labels.json lists the class names (value = index).',
-  '          DICOM-SEG (.dcm) output is not supported yet.',
+  '          out.dcm                a DICOM series only: a DICOM-SEG (BINARY) referencing the series, one',
+  '                                 segment per class found (a DICOM series into a folder gets NIfTI)',
   '',
   'Stacks of D slices run along the third voxel axis (axial for typical CT/MRI, frames for video), one',
   'centred on every slice (the official sweep); each slice averages the class probabilities of the',
@@ -39,6 +44,10 @@ const USAGE = [
   '',
   'Options:',
   '  --stride N          slices between stack centres: 1 = official overlap (default), D = no overlap',
+  '  --prompts FILE      prompts.json for a box-prompted model (voxel indices, ranges inclusive):',
+  '                        {"box3d": [i1, j1, k1, i2, j2, k2]}, {"boxes": [{"slice": k, "box": [i1, j1, i2, j2]}]},',
+  '                        {"points": [{"voxel": [i, j, k], "label": 1}]} (1 foreground, 0 background);',
+  '                        slices without a prompt are background',
   '  --probabilities     also write <name>.probabilities.nii.gz: float32 [nx, ny, nz, K]',
   '  --overlay DIR       write DIR/<name>.png: a few slices with the labels coloured over the image',
   '  --device cpu|cuda   ONNX Runtime execution provider (default cpu)',
@@ -55,6 +64,7 @@ function parse(args: string[]) {
       input: { type: 'string' },
       output: { type: 'string' },
       stride: { type: 'string' },
+      prompts: { type: 'string' },
       probabilities: { type: 'boolean', default: false },
       overlay: { type: 'string' },
       device: { type: 'string', default: 'cpu' },
@@ -83,12 +93,14 @@ const isFolder = async (path: string) => (await stat(path).catch(() => undefined
 /** One input and where its label map goes. */
 interface Job {
   readonly input: string;
-  /** A NIfTI path, or a folder whose content depends on the input (frames → PNG masks). */
-  readonly output: { readonly nifti: string } | { readonly folder: string };
+  /** A NIfTI path, a DICOM-SEG path (DICOM input), or a folder whose content depends on the input. */
+  readonly output: { readonly nifti: string } | { readonly dicomSeg: string } | { readonly folder: string };
 }
 
 interface Settings {
   readonly stride: number;
+  /** A prompts.json file and its parsed content (box-prompted models). */
+  readonly prompts?: { readonly file: string; readonly json: unknown };
   readonly probabilities: boolean;
   readonly overlay: string | undefined;
 }
@@ -103,27 +115,34 @@ async function niftiCases(dir: string): Promise<string[]> {
 }
 
 async function planJobs(input: string, output: string): Promise<Job[]> {
-  if (/\.dcm$/i.test(output)) {
-    throw new UsageError(
-      `DICOM-SEG output is not supported yet ('${output}'): write .nii.gz, which keeps the series' geometry`,
-    );
-  }
   if (!(await stat(input).catch(() => undefined))) throw new MasamError(`${input}: no such file or folder`);
   if (resolve(input) === resolve(output)) throw new UsageError(`--output is the input itself: '${output}'`);
   const outIsNifti = NIFTI_EXT.test(output);
-  if (!outIsNifti && /\.[a-z0-9]+$/i.test(basename(output)) && !(await isFolder(output))) {
-    throw new UsageError(`--output must end in .nii or .nii.gz, or be a folder: '${output}'`);
+  const outIsSeg = /\.dcm$/i.test(output);
+  if (!outIsNifti && !outIsSeg && /\.[a-z0-9]+$/i.test(basename(output)) && !(await isFolder(output))) {
+    throw new UsageError(
+      `--output must end in .nii or .nii.gz, .dcm (DICOM input), or be a folder: '${output}'`,
+    );
   }
+  if (outIsSeg && NIFTI_EXT.test(input)) throw dicomSegInputError(input, 'a NIfTI file');
   if (await isFolder(input)) {
     const cases = await niftiCases(input);
     if (cases.length > 0) {
-      if (outIsNifti) {
+      if (outIsNifti || outIsSeg) {
         throw new UsageError(`--input is a folder of ${cases.length} cases: --output must be a folder`);
       }
       return cases.map((name) => ({ input: join(input, name), output: { nifti: join(output, name) } }));
     }
   }
-  return [{ input, output: outIsNifti ? { nifti: output } : { folder: output } }];
+  const out = outIsSeg ? { dicomSeg: output } : outIsNifti ? { nifti: output } : { folder: output };
+  return [{ input, output: out }];
+}
+
+/** A .dcm output asks for a DICOM-SEG, which only describes a DICOM series. */
+function dicomSegInputError(input: string, what: string): UsageError {
+  return new UsageError(
+    `DICOM-SEG output (.dcm) needs a DICOM series as --input, but '${input}' is ${what}: write .nii.gz instead`,
+  );
 }
 
 /** A cli-progress bar on a terminal; nothing when stderr is not one (logs, tests). */
@@ -158,9 +177,17 @@ interface Targets {
   readonly sidecar: string;
   /** `<name>.probabilities.nii[.gz]` beside the labels (`probabilities.nii.gz` inside a PNG folder). */
   readonly probabilities: string;
+  /** The label map is a DICOM-SEG file (`<name>.dcm`). */
+  readonly dicomSeg?: boolean;
 }
 
 function targetsFor(job: Job, frames: boolean): Targets {
+  if ('dicomSeg' in job.output) {
+    const labels = job.output.dicomSeg;
+    const base = labels.replace(/\.dcm$/i, '');
+    const probabilities = `${base}.probabilities.nii.gz`;
+    return { labels, pngMasks: false, dicomSeg: true, sidecar: `${base}.labels.json`, probabilities };
+  }
   if ('folder' in job.output && frames) {
     const dir = job.output.folder;
     const probabilities = join(dir, 'probabilities.nii.gz');
@@ -182,6 +209,19 @@ function targetsFor(job: Job, frames: boolean): Targets {
     sidecar: `${base}.labels.json`,
     probabilities: `${base}.probabilities${ext}`,
   };
+}
+
+/** The labels as a DICOM-SEG of the input series (io/dicom_seg.ts), written atomically. */
+async function writeDicomSeg(path: string, input: Volume, labels: Volume, classNames: readonly string[]) {
+  const series = input.source?.dicom;
+  if (!series) throw new MasamError(`${path}: the input is not a DICOM series`); // segmentOne checked it
+  const seg = serializeDicomSeg(labels, series, {
+    classNames,
+    name: path,
+    softwareVersion: `masam ${version}`,
+  });
+  if (seg.empty) console.log(`${path}: no class found; the DICOM-SEG holds empty segments`);
+  await writeFileAtomic(path, seg.bytes);
 }
 
 /** Writes everything for one input; returns the label map's path. */
@@ -206,6 +246,8 @@ async function writeOutputs(
         : `mask_${String(t).padStart(width, '0')}.png`;
       await writeFileAtomic(join(out.labels, file), maskToPng(labelSlice(result.labels, t)));
     }
+  } else if (out.dicomSeg) {
+    await writeDicomSeg(out.labels, volume, result.labels, info.classNames);
   } else {
     const description = `masam labels, ${info.classNames.length} classes: see ${basename(out.sidecar)}`;
     await writeVolumeAtomic(out.labels, result.labels, { description: description.slice(0, 79) });
@@ -241,16 +283,44 @@ async function writeOutputs(
   return out.labels;
 }
 
+/** Reads a prompts.json (its entries are checked per volume by volumePrompts). */
+async function readPrompts(file: string): Promise<{ file: string; json: unknown }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new MasamError(`${file}: cannot read the prompts (${(err as Error).message})`);
+  }
+  try {
+    return { file, json: JSON.parse(text) };
+  } catch (err) {
+    throw new MasamError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 
 async function segmentOne(job: Job, model: OpenedModel, settings: Settings): Promise<void> {
   const t0 = performance.now();
   const volume = await readVolume(job.input);
+  if ('dicomSeg' in job.output && !volume.source?.dicom) {
+    throw dicomSegInputError(job.input, `${volume.source?.format ?? 'not DICOM'} data`);
+  }
   const bar = progress(basename(job.input));
   let result: SegmentResult;
   try {
+    const prompts =
+      settings.prompts &&
+      volumePrompts(
+        settings.prompts.json,
+        checkModality(volume, model.info.preprocessing.modality, job.input),
+        model.info.imageSize,
+        model.info.prompts ?? { points: 0 },
+        settings.prompts.file,
+      );
     result = await segmentVolume(volume, model.info, model.run, {
       stride: settings.stride,
+      ...(prompts && { prompts }),
       probabilities: settings.probabilities,
       onProgress: (done, total) => bar.update(done, total),
       source: job.input,
@@ -297,7 +367,22 @@ export const segment: Command = {
           `--stride ${stride} is larger than the model's ${model.info.slices} slices per stack`,
         );
       }
-      const settings: Settings = { stride, probabilities: values.probabilities, overlay: values.overlay };
+      if (values.prompts !== undefined && !model.info.prompts) {
+        throw new UsageError(
+          `--prompts: ${modelPath} takes no prompts (train with --prompt box for a box-prompted model)`,
+        );
+      }
+      if (values.prompts === undefined && model.info.prompts) {
+        throw new UsageError(`${modelPath} is box-prompted: give --prompts prompts.json (a box or points)`);
+      }
+      if (values.prompts !== undefined && jobs.length > 1)
+        throw new UsageError('--prompts describes one volume: give one --input file, not a folder of cases');
+      const settings: Settings = {
+        stride,
+        probabilities: values.probabilities,
+        overlay: values.overlay,
+        ...(values.prompts !== undefined && { prompts: await readPrompts(values.prompts) }),
+      };
       if (jobs.length === 1) {
         await segmentOne(jobs[0]!, model, settings);
       } else {
