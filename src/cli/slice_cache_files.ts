@@ -14,7 +14,7 @@ import { type CachedCase, SliceCache, cacheCase } from '../train/slice_cache.js'
 import { type Dataset, casePaths, readCase } from './dataset_files.js';
 
 /** Bumped when the preparation itself changes, so old caches are not reused. */
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2; // 2: video planes zoomed as uint8 (rounded), as inference does
 
 async function caseKey(ds: Dataset, c: CaseFiles, size: number, modality: Modality): Promise<string> {
   const h = createHash('sha256');

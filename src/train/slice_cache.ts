@@ -33,7 +33,11 @@ export interface TrainingBatch {
   };
 }
 
-/** Resizes every plane of `volume` (official orientation) to size×size: [nz, C, S, S]. */
+/**
+ * Resizes every plane of `volume` (official orientation) to size×size: [nz, C, S, S]. uint8 data (video
+ * frames) is zoomed as uint8, rounded and clipped as SciPy does (spec 8.4), exactly as inference prepares
+ * it (infer/stacks.ts); anything else is zoomed as float.
+ */
 function planesAtSize(
   volume: Volume,
   size: number,
@@ -41,14 +45,18 @@ function planesAtSize(
 ): { data: Float32Array; nz: number; channels: number } {
   const nz = volume.shape[2]!;
   const channels = volume.shape[3] ?? 1;
+  const bytes = volume.data instanceof Uint8Array;
   const out = new Float32Array(nz * channels * size * size);
   for (let z = 0; z < nz; z++) {
     const plane = extractSlice(volume, z); // [H, W] or [C, H, W]
     const [h, w] = plane.shape.slice(-2) as [number, number];
+    const outShape = [...plane.shape.slice(0, -2), size, size];
     const resized =
       h === size && w === size
         ? plane
-        : zoomToShape(plane, [...plane.shape.slice(0, -2), size, size], { order });
+        : bytes
+          ? zoomToShape(hostTensor('uint8', plane.shape, Uint8Array.from(plane.data)), outShape, { order })
+          : zoomToShape(plane, outShape, { order });
     out.set(resized.data, z * channels * size * size);
   }
   return { data: out, nz, channels };
