@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { after, describe, it, mock } from 'node:test';
 import { PNG } from 'pngjs';
 import { fixturePath } from '../../../test/fixtures.js';
+import { loadMaSam } from '../../api/model.js';
 import { aff2axcodes, affineMaxDiff, toAffine } from '../../io/geometry.js';
 import { UsageError } from '../command.js';
-import { type VolumeInfo, info } from './info.js';
+import { type ModelFileInfo, type VolumeInfo, info } from './info.js';
 
 /** Runs `masam info` with `args` and returns its exit code and what it printed. */
 async function runInfo(args: string[]): Promise<{ code: number; out: string }> {
@@ -118,5 +119,31 @@ describe('masam info', () => {
     const junk = join(tmp, 'notes.txt');
     writeFileSync(junk, 'hello, this is not a volume at all '.repeat(10));
     await assert.rejects(runInfo([junk]), /notes\.txt: unknown file type/);
+  });
+
+  it('describes an exported model: classes, stack, preprocessing, prompts and inputs', async () => {
+    const { code, out } = await runInfo(['models/demo/model.onnx']);
+    assert.equal(code, 0);
+    assert.match(out, /classes +0 background, 1 spleen,/);
+    assert.match(out, /stack +5 slices of 128×128/);
+    assert.match(out, /prompts +none/);
+    const model = await loadMaSam({
+      config: { preset: 'small', depth: 2, global_attn_indexes: [1], num_classes: 1 },
+    });
+    const path = join(tmp, 'boxed.onnx');
+    await model.exportOnnx(path, { slices: 3, preprocessing: { modality: 'mri' }, prompts: { points: 2 } });
+    const json = JSON.parse((await runInfo([path, '--json'])).out) as ModelFileInfo;
+    assert.deepEqual(json.prompts, { points: 2 });
+    assert.deepEqual(json.classNames, ['background', 'class_1']);
+    assert.equal(json.preprocessing.modality, 'mri');
+    assert.deepEqual(json.inputs, [
+      'image float32 [1, 3, 3, 128, 128]',
+      'boxes float32 [3, 4]',
+      'point_coords float32 [3, 2, 2]',
+      'point_labels float32 [3, 2]',
+    ]);
+    assert.match((await runInfo([path])).out, /prompts +box per slice \+ 2 point slots/);
+    writeFileSync(join(tmp, 'junk.onnx'), 'not a model');
+    await assert.rejects(runInfo([join(tmp, 'junk.onnx')]), /junk\.onnx/);
   });
 });
