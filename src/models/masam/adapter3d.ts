@@ -26,11 +26,14 @@ export class Adapter3d {
     const b = bd / slices;
     const h = this.down.forward(this.norm.forward(x)); // [B, T, T, A]
     const a = h.shape[3]!;
-    // [b·d, T, T, A] → [b, d, T, T, A] → [b, A, d, T, T]: the conv mixes slices of one stack only
-    const volume = F.transpose(F.reshape(h, [b, slices, t, t2, a]), [0, 4, 1, 2, 3]);
-    const mixed = F.conv(volume, this.conv.weight, this.conv.bias, { pads: [1, 0, 0, 1, 0, 0] });
-    // [b, A, d, T, T] → [b, d, T, T, A] → [b·d, T, T, A]
-    const back = F.reshape(F.transpose(mixed, [0, 2, 3, 4, 1]), [bd, t, t2, a]);
+    // [b·d, T, T, A] → [b, d, T, T, A] → [b, A, d, T·T]: the conv mixes slices of one stack only
+    const volume = F.transpose(F.reshape(h, [b, slices, t * t2, a]), [0, 3, 1, 2]);
+    // The 3×1×1 Conv3d (padding 1, 0, 0) run as the identical 3×1 Conv2d over (d, T·T): onnxruntime-web's
+    // WebGPU Conv3D (1.23) takes only pads equal on every axis, and ORT fuses an explicit Pad back into it.
+    const kernel = F.reshape(this.conv.weight, [a, a, 3, 1]); // [A, A, 3, 1, 1] → [A, A, 3, 1]
+    const mixed = F.conv(volume, kernel, this.conv.bias, { pads: [1, 0, 1, 0] });
+    // [b, A, d, T·T] → [b, d, T·T, A] → [b·d, T, T, A]
+    const back = F.reshape(F.transpose(mixed, [0, 2, 3, 1]), [bd, t, t2, a]);
     return this.up.forward(F.gelu(back));
   }
 }
