@@ -1,8 +1,10 @@
 // The browser viewer end to end: `masam view`'s server preloads a CT phantom and a small exported model,
 // Debian's Chromium (playwright-core) segments it with onnxruntime-web's WASM backend in the page's Web
 // Worker, and the downloaded label map must equal `masam segment`'s (onnxruntime-node) voxel for voxel.
-// Then the same through the file pickers with the weights in a separate .onnx.data file. Also: the
-// server's headers and refusals, and the legend helpers. Artefact: test-output/viewer.png.
+// Then the same through the file pickers with the weights in a separate .onnx.data file, and a
+// box-prompted model with a box dragged on a slice and typed in, against `masam segment --prompts`. Also:
+// the server's headers and refusals, and the legend helpers. Artefacts: test-output/viewer.png and
+// test-output/viewer_box.png.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +18,12 @@ import { countLabels, formatVolume, labelColorMap } from '../src/viewer/legend.j
 import { buildViewer } from '../viewer/build.js';
 import { type Browser, launchChromium } from './viewer/browser.js';
 import { toExternalData } from './viewer/external_data.js';
-import { CLASS_NAMES, type ViewerFixtures, makeViewerFixtures } from './viewer/fixtures.js';
+import {
+  CLASS_NAMES,
+  type ViewerFixtures,
+  makePromptedModel,
+  makeViewerFixtures,
+} from './viewer/fixtures.js';
 
 const ARTEFACTS = join(import.meta.dirname, '..', 'test-output');
 
@@ -82,6 +89,36 @@ async function segmentInPage(page: Page, dir: string, screenshot?: string): Prom
   };
 }
 
+/** Left-clicks the canvas at (x, y) (page pixels): the crosshair's voxel (i, j, k as stored) and the image value there. */
+async function clickVoxel(page: Page, x: number, y: number): Promise<{ voxel: number[]; value: number }> {
+  await page.mouse.click(x, y);
+  const voxel = await page.getAttribute('#location', 'data-voxel');
+  const text = (await page.textContent('#location')) ?? '';
+  assert.ok(voxel, `a voxel under the click: ${text}`);
+  // niivue's read-out: "x×y×z = value(s)" after our "voxel i j k · ".
+  const value = /=\s*(-?[\d.]+)/.exec(text);
+  assert.ok(value, `an image value in the read-out: ${text}`);
+  return { voxel: voxel.split(',').map(Number), value: Number(value[1]) };
+}
+
+/** Right-drags on the canvas from `a` to `b` (page pixels). */
+async function rightDrag(
+  page: Page,
+  a: readonly [number, number],
+  b: readonly [number, number],
+): Promise<void> {
+  await page.mouse.move(a[0], a[1]);
+  await page.mouse.down({ button: 'right' });
+  await page.mouse.move(b[0], b[1], { steps: 8 });
+  await page.mouse.up({ button: 'right' });
+}
+
+const BOX_INPUTS = ['#box-i1', '#box-j1', '#box-k1', '#box-i2', '#box-j2', '#box-k2'];
+
+async function boxInputs(page: Page): Promise<number[]> {
+  return Promise.all(BOX_INPUTS.map(async (id) => Number(await page.inputValue(id))));
+}
+
 function differing(a: Uint8Array, b: Uint8Array): number {
   let n = 0;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++;
@@ -134,6 +171,7 @@ describe('browser viewer', { timeout: 600_000 }, () => {
       await page.goto(`${server.url}?backend=wasm`);
       const run = await segmentInPage(page, dir, join(ARTEFACTS, 'viewer.png'));
       assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), true, 'cross-origin isolated');
+      assert.equal(await page.isVisible('#box-panel'), false, 'no box prompt for a model without prompts');
       const differ = differing(run.labels, cli.labels);
       console.log(
         `viewer (WASM, preloaded): ${run.timing}\n  per-label voxels browser ${JSON.stringify(run.legendCounts)} ` +
@@ -170,6 +208,134 @@ describe('browser viewer', { timeout: 600_000 }, () => {
       console.log(`viewer (WASM, external data): ${run.timing}`);
       assert.deepEqual(run.legendCounts, cli.counts, 'per-label voxel counts: browser = CLI');
       assert.equal(differing(run.labels, cli.labels), 0, 'voxels where the browser and the CLI disagree');
+      assert.deepEqual(problems, [], 'no page errors, no request off the viewer server');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('box-prompted model: a right-drag on a slice fills the box; a typed box gives the labels of `masam segment --prompts`', async () => {
+    const modelPath = await makePromptedModel(dir);
+    const box = [10, 8, 2, 33, 27, 5]; // i1 j1 k1 i2 j2 k2: slices 2..5 of 0..8
+    const promptsPath = join(dir, 'prompts.json');
+    writeFileSync(promptsPath, JSON.stringify({ box3d: box }));
+    const out = join(dir, 'cli_box_labels.nii.gz');
+    const code = await segment.run([
+      '--model',
+      modelPath,
+      '--input',
+      fixtures.volumePath,
+      '--output',
+      out,
+      '--prompts',
+      promptsPath,
+    ]);
+    assert.equal(code, 0);
+    const cliBox = parseNifti(readFileSync(out), out).data as Uint8Array;
+    const cliCounts = countLabels(cliBox, CLASS_NAMES.length);
+    const image = parseNifti(readFileSync(fixtures.volumePath), fixtures.volumePath);
+    const [nx, ny, nz] = image.shape as [number, number, number];
+
+    const server = await startViewerServer({ appDir });
+    try {
+      const { page, problems } = await watchedPage(browser, server.url);
+      await page.goto(`${server.url}?backend=wasm`);
+      assert.equal(await page.isVisible('#box-panel'), false, 'no box panel before a prompted model');
+      await page.setInputFiles('#volume-input', fixtures.volumePath);
+      await page.setInputFiles('#model-input', modelPath);
+      await page.waitForSelector('body[data-backend="wasm"]', { timeout: 120_000 });
+      await page.waitForSelector('#box-panel:not([hidden])');
+      assert.equal(await page.isDisabled('#segment'), true, 'Segment waits for a box');
+      assert.match((await page.textContent('#status')) ?? '', /box prompt: right-drag/);
+
+      // Draw on the axial view: two left-clicks name the voxels under the corners (checked against the
+      // image values, so the voxel indices are the stored ones, not niivue's RAS ones), then a right-drag
+      // between them.
+      await page.click('[data-slice-type="0"]');
+      await page.waitForTimeout(300);
+      const canvas = await page.locator('#canvas').boundingBox();
+      assert.ok(canvas);
+      const cx = canvas.x + canvas.width / 2;
+      const cy = canvas.y + canvas.height / 2;
+      const s = Math.min(canvas.width, canvas.height);
+      const a = [cx - 0.25 * s, cy - 0.15 * s] as const;
+      const b = [cx + 0.2 * s, cy + 0.25 * s] as const;
+      const va = await clickVoxel(page, a[0], a[1]);
+      const vb = await clickVoxel(page, b[0], b[1]);
+      const valueAt = ([i, j, k]: number[]) => Number(image.data[i! + nx * (j! + ny * k!)]);
+      assert.equal(va.value, valueAt(va.voxel), `image value at voxel ${va.voxel}`);
+      assert.equal(vb.value, valueAt(vb.voxel), `image value at voxel ${vb.voxel}`);
+      const k = vb.voxel[2]!;
+      assert.equal(va.voxel[2], k, 'both clicks on one axial slice');
+      await rightDrag(page, a, b);
+      const dragged = [
+        Math.min(va.voxel[0]!, vb.voxel[0]!),
+        Math.min(va.voxel[1]!, vb.voxel[1]!),
+        Math.max(0, k - 2),
+        Math.max(va.voxel[0]!, vb.voxel[0]!),
+        Math.max(va.voxel[1]!, vb.voxel[1]!),
+        Math.min(nz - 1, k + 2),
+      ];
+      assert.deepEqual(
+        await boxInputs(page),
+        dragged,
+        'the axial drag: i, j from the corners, k = slice ± 2',
+      );
+      assert.ok(dragged[3]! - dragged[0]! > 5 && dragged[4]! - dragged[1]! > 5, `a real box: ${dragged}`);
+      assert.equal(await page.isDisabled('#segment'), false, 'a valid box enables Segment');
+
+      // A right-drag on the coronal view sets i and the range of slices, keeping j.
+      await page.click('[data-slice-type="1"]');
+      await page.waitForTimeout(300);
+      const c = [cx - 0.1 * s, cy - 0.3 * s] as const;
+      const d = [cx + 0.15 * s, cy + 0.05 * s] as const;
+      const vc = await clickVoxel(page, c[0], c[1]);
+      const vd = await clickVoxel(page, d[0], d[1]);
+      assert.equal(vc.value, valueAt(vc.voxel), `image value at voxel ${vc.voxel}`);
+      await rightDrag(page, c, d);
+      const lo = (n: number) => Math.min(vc.voxel[n]!, vd.voxel[n]!);
+      const hi = (n: number) => Math.max(vc.voxel[n]!, vd.voxel[n]!);
+      assert.deepEqual(
+        await boxInputs(page),
+        [lo(0), dragged[1], lo(2), hi(0), dragged[4], hi(2)],
+        'the coronal drag: i and k from the corners, j kept',
+      );
+
+      // Typed boxes: one outside the volume is refused on the page, then the test's box.
+      await page.click('[data-slice-type="3"]');
+      for (const [n, id] of BOX_INPUTS.entries()) await page.fill(id, String(box[n]));
+      await page.fill('#box-k2', String(nz));
+      assert.equal(await page.isDisabled('#segment'), true, 'an invalid box disables Segment');
+      assert.match(
+        (await page.textContent('#box-readout')) ?? '',
+        new RegExp(`k2 = ${nz} is outside 0…${nz - 1}`),
+      );
+      await page.fill('#box-k2', String(box[5]));
+      assert.equal(
+        (await page.textContent('#box-readout'))?.trim(),
+        `box i ${box[0]}–${box[3]} · j ${box[1]}–${box[4]} · k ${box[2]}–${box[5]} (4 slices)`,
+      );
+
+      const run = await segmentInPage(page, dir, join(ARTEFACTS, 'viewer_box.png'));
+      const differ = differing(run.labels, cliBox);
+      console.log(
+        `viewer (WASM, box prompt ${JSON.stringify(box)}): ${run.timing}\n  per-label voxels browser ` +
+          `${JSON.stringify(run.legendCounts)} cli ${JSON.stringify(cliCounts)}; ${differ} of ${run.labels.length} voxels differ`,
+      );
+      assert.deepEqual(run.shape, [nx, ny, nz]);
+      assert.deepEqual(run.legendCounts, cliCounts, 'per-label voxel counts: browser = CLI');
+      assert.equal(differ, 0, 'voxels where the browser and the CLI disagree');
+      const plane = nx * ny;
+      for (let z = 0; z < nz; z++) {
+        const slice = run.labels.subarray(z * plane, (z + 1) * plane);
+        const foreground = slice.reduce((n, v) => n + (v > 0 ? 1 : 0), 0);
+        if (z < box[2]! || z > box[5]!)
+          assert.equal(foreground, 0, `slice ${z} outside the box is background`);
+      }
+      assert.ok(
+        cliCounts.slice(1).some((n) => n > 0),
+        `something segmented in the box: ${cliCounts}`,
+      );
       assert.deepEqual(problems, [], 'no page errors, no request off the viewer server');
     } finally {
       await server.close();

@@ -1,6 +1,8 @@
 // The masam viewer page: open (or drop) a NIfTI volume and an exported masam model, segment in a Web Worker
 // with onnxruntime-web (WebGPU when available, else WASM), overlay the label map with a legend from the
-// model's metadata, download the labels as NIfTI. `masam view` serves it and may preload files.
+// model's metadata, download the labels as NIfTI. `masam view` serves it and may preload files. A
+// box-prompted model (metadata 'masam.prompts') also needs a box: dragged on a slice or typed, sent as
+// prompts.json's `box3d`, so `masam segment --prompts` with the same numbers gives the same labels.
 import type { SLICE_TYPE } from '@niivue/niivue';
 import { cssColor, formatVolume, labelColor } from '../src/viewer/legend.js';
 import type {
@@ -10,7 +12,7 @@ import type {
   WorkerRequest,
   WorkerResponse,
 } from '../src/viewer/protocol.js';
-import { Scene } from './scene.js';
+import { type Box3, type BoxDrag, Scene } from './scene.js';
 
 /** What `masam view` preloads: file names under /preload/ (see src/cli/commands/view.ts). */
 interface PreloadManifest {
@@ -37,12 +39,22 @@ const ui = {
   volumeInfo: $('volume-info'),
   modelInfo: $('model-info'),
   legend: $<HTMLTableElement>('legend').tBodies[0]!,
+  boxPanel: $('box-panel'),
+  boxInputs: ['i1', 'j1', 'k1', 'i2', 'j2', 'k2'].map((n) => $<HTMLInputElement>(`box-${n}`)),
+  boxReadout: $('box-readout'),
+  boxClear: $<HTMLButtonElement>('box-clear'),
+  boxHalf: $('box-half'),
 };
 
 const state: {
   volume?: NamedBytes;
+  /** The volume's voxel counts (nx, ny, nz). */
+  dims?: [number, number, number];
   model?: LoadedModel;
   result?: SegmentationDone;
+  /** The box prompt when the six inputs hold a valid one, else why not. */
+  box?: Box3;
+  boxProblem?: string;
   hidden: Set<number>;
   busy: boolean;
 } = { hidden: new Set(), busy: false };
@@ -60,8 +72,23 @@ function setState(name: 'idle' | 'loading' | 'segmenting' | 'done' | 'error', me
     ui.status.classList.toggle('error', name === 'error');
   }
   state.busy = name === 'loading' || name === 'segmenting';
-  ui.segment.disabled = state.busy || !state.volume || !state.model;
+  const boxMissing = needsBox() && !state.box;
+  ui.segment.disabled = state.busy || !state.volume || !state.model || boxMissing;
+  ui.segment.title = boxMissing ? 'this model needs a box prompt first' : '';
   ui.download.disabled = state.busy || !state.result;
+  for (const input of ui.boxInputs) input.disabled = state.busy;
+  ui.boxClear.disabled = state.busy;
+}
+
+/** Whether the loaded model is box-prompted (segments only inside a box). */
+const needsBox = (): boolean => state.model?.info.prompts !== undefined;
+
+/** What the status line says when nothing runs. */
+function readyMessage(): string {
+  if (!state.volume) return state.model ? 'open a volume' : 'open a volume and a model';
+  if (!state.model) return 'open a model';
+  if (needsBox() && !state.box) return `box prompt: ${state.boxProblem ?? 'set a box'}`;
+  return 'ready: press Segment';
 }
 
 // ---- worker --------------------------------------------------------------------------------------------
@@ -80,6 +107,7 @@ worker.onmessage = (event: MessageEvent<WorkerResponse>) => {
     if (msg.during === 'load-model') {
       state.model = undefined;
       ui.modelInfo.textContent = 'none';
+      updateBoxPanel();
     }
     setState('error', `${msg.during === 'segment' ? 'segmentation' : 'model'} failed: ${msg.message}`);
   }
@@ -105,6 +133,7 @@ async function openVolume(file: NamedBytes): Promise<void> {
     return;
   }
   state.volume = file;
+  state.dims = [shown.dims[0] ?? 1, shown.dims[1] ?? 1, shown.dims[2] ?? 1];
   state.result = undefined;
   document.body.classList.add('has-volume');
   ui.volumeInfo.classList.remove('muted');
@@ -119,7 +148,11 @@ async function openVolume(file: NamedBytes): Promise<void> {
     ui.volumeInfo.append(div);
   }
   renderLegend();
-  setState('idle', state.model ? 'ready: press Segment' : 'open a model');
+  ui.boxInputs.forEach((input, n) => {
+    input.max = String(state.dims![n % 3]! - 1);
+  });
+  setBox(undefined); // a box of another volume means nothing here
+  setState('idle', readyMessage());
 }
 
 function openModel(model: NamedBytes, data?: NamedBytes): void {
@@ -164,7 +197,8 @@ function onModel(model: LoadedModel): void {
   }
   document.body.dataset['backend'] = model.backend;
   renderLegend();
-  setState('idle', state.volume ? 'ready: press Segment' : 'open a volume');
+  updateBoxPanel();
+  setState('idle', readyMessage());
 }
 
 /** Sorts picked or dropped files into a volume, a model and its external data. */
@@ -184,16 +218,114 @@ async function openFiles(files: readonly File[]): Promise<void> {
   if (model) openModel(await read(model), data ? await read(data) : undefined);
 }
 
+// ---- box prompt ----------------------------------------------------------------------------------------
+
+/** Shows the box panel and turns box drawing on for a box-prompted model; hides both otherwise. */
+function updateBoxPanel(): void {
+  const prompted = needsBox();
+  ui.boxPanel.hidden = !prompted;
+  ui.boxHalf.textContent = String(((state.model?.info.slices ?? 5) - 1) / 2);
+  scene.setBoxDrawing(prompted);
+  onBoxInput();
+}
+
+/** Reads the six inputs: a valid box within the volume, or what is wrong with them. */
+function readBox(): { box: Box3 } | { problem: string } {
+  const names = ['i1', 'j1', 'k1', 'i2', 'j2', 'k2'];
+  const text = ui.boxInputs.map((input) => input.value.trim());
+  if (text.every((t) => t === '')) {
+    return { problem: 'right-drag a box on an axial slice, or type i1 … k2' };
+  }
+  const dims = state.dims;
+  const box: number[] = [];
+  for (let n = 0; n < 6; n++) {
+    const v = Number(text[n]);
+    if (text[n] === '' || !Number.isInteger(v)) return { problem: `${names[n]} must be a whole number` };
+    const last = dims ? dims[n % 3]! - 1 : Number.POSITIVE_INFINITY;
+    if (v < 0 || v > last) return { problem: `${names[n]} = ${v} is outside 0…${last}` };
+    box.push(v);
+  }
+  for (let a = 0; a < 3; a++) {
+    if (box[a]! > box[a + 3]!) return { problem: `${names[a]} is after ${names[a + 3]}` };
+  }
+  return { box: box as Box3 };
+}
+
+/** Fills the six inputs with `box` (or empties them) and applies it. */
+function setBox(box: Box3 | undefined): void {
+  ui.boxInputs.forEach((input, n) => {
+    input.value = box ? String(box[n]) : '';
+  });
+  onBoxInput();
+}
+
+/** The inputs changed: validate, draw the box, update the read-out and the Segment button. */
+function onBoxInput(): void {
+  const read = state.volume && needsBox() ? readBox() : undefined;
+  state.box = read && 'box' in read ? read.box : undefined;
+  state.boxProblem = read && 'problem' in read ? read.problem : undefined;
+  scene.showBox(state.box);
+  const readout = ui.boxReadout;
+  const box = state.box;
+  readout.classList.toggle(
+    'error',
+    state.boxProblem !== undefined && ui.boxInputs.some((i) => i.value !== ''),
+  );
+  readout.dataset['valid'] = String(box !== undefined);
+  readout.textContent = box
+    ? `box i ${box[0]}–${box[3]} · j ${box[1]}–${box[4]} · k ${box[2]}–${box[5]} (${box[5] - box[2] + 1} slices)`
+    : (state.boxProblem ?? 'no box yet');
+  if (!state.busy) setState(state.result ? 'done' : 'idle', readyMessage());
+}
+
+/**
+ * A box dragged on a slice. On a slice of constant k (axial): i and j from the corners, k the slice ± half a
+ * stack, clamped to the volume. On a slice of constant i or j: the other in-plane axis and the range of
+ * slices, keeping the rest of the box.
+ */
+function onBoxDrag(drag: BoxDrag): void {
+  if (!state.dims || !needsBox() || state.busy) return;
+  const lo = (a: number) => Math.min(drag.from[a]!, drag.to[a]!);
+  const hi = (a: number) => Math.max(drag.from[a]!, drag.to[a]!);
+  if (drag.normal === 2) {
+    const k = drag.from[2];
+    const half = ((state.model?.info.slices ?? 5) - 1) / 2;
+    setBox([lo(0), lo(1), Math.max(0, k - half), hi(0), hi(1), Math.min(state.dims[2] - 1, k + half)]);
+    return;
+  }
+  if (!state.box) {
+    ui.boxReadout.textContent = 'draw the box on an axial slice first; then drag here to set its slices';
+    ui.boxReadout.classList.add('error');
+    return;
+  }
+  const box: Box3 = [...state.box];
+  const a = drag.normal === 0 ? 1 : 0; // the in-plane axis besides k
+  box[a] = lo(a);
+  box[a + 3] = hi(a);
+  box[2] = lo(2);
+  box[5] = hi(2);
+  setBox(box);
+}
+
 // ---- segmentation and results --------------------------------------------------------------------------
 
 function segment(): void {
-  if (!state.volume || !state.model || state.busy) return;
+  const box = state.box;
+  if (!state.volume || !state.model || state.busy || (needsBox() && !box)) return;
   state.result = undefined;
   ui.progress.value = 0;
   ui.timing.textContent = '';
   const copy = state.volume.bytes.slice();
   setState('segmenting', 'segmenting…');
-  send({ type: 'segment', name: state.volume.name, bytes: copy }, [copy.buffer]);
+  send(
+    {
+      type: 'segment',
+      name: state.volume.name,
+      bytes: copy,
+      ...(needsBox() && box ? { prompts: { box3d: [...box] } } : {}),
+    },
+    [copy.buffer],
+  );
 }
 
 async function onResult(result: SegmentationDone): Promise<void> {
@@ -297,7 +429,9 @@ const scene = await Scene.create({
   sliceLabel: $('slice-label'),
   opacity: $<HTMLInputElement>('opacity'),
   location: $('location'),
+  boxDrag: $('box-drag'),
 });
+scene.onBoxDrag = onBoxDrag;
 
 for (const button of document.querySelectorAll<HTMLButtonElement>('[data-slice-type]')) {
   button.addEventListener('click', () => {
@@ -309,6 +443,8 @@ for (const button of document.querySelectorAll<HTMLButtonElement>('[data-slice-t
 ui.volumeInput.addEventListener('change', () => void openFiles([...(ui.volumeInput.files ?? [])]));
 ui.modelInput.addEventListener('change', () => void openFiles([...(ui.modelInput.files ?? [])]));
 ui.segment.addEventListener('click', segment);
+for (const input of ui.boxInputs) input.addEventListener('input', onBoxInput);
+ui.boxClear.addEventListener('click', () => setBox(undefined));
 ui.download.addEventListener('click', download);
 ui.backend.addEventListener('change', () => {
   // The backend applies when a model is opened; reopening needs the file again.

@@ -1,6 +1,8 @@
 // The niivue side of the viewer: the image volume, the label overlay with its colour map, slice type,
-// slice slider and overlay opacity. app.ts owns the state; this file only draws.
-import { NVImage, Niivue, SLICE_TYPE } from '@niivue/niivue';
+// slice slider and overlay opacity, and the box prompt: a right-drag on a slice reports its corners in the
+// volume's voxel indices, and the chosen box is drawn as an overlay. app.ts owns the state; this file only
+// draws.
+import { DRAG_MODE, NVImage, Niivue, SLICE_TYPE } from '@niivue/niivue';
 import { labelColorMap } from '../src/viewer/legend.js';
 
 /** Which voxel axis the slice slider moves for each slice type (multiplanar and 3D use the axial one). */
@@ -14,8 +16,35 @@ const SLIDER_AXIS: Record<SLICE_TYPE, 0 | 1 | 2> = {
 
 interface Location {
   vox?: ArrayLike<number>;
+  frac?: ArrayLike<number>;
   string?: string;
 }
+
+/** Voxel indices (i, j, k) of the volume as stored, 0-based: the indices of prompts.json. */
+export type Voxel = [number, number, number];
+
+/** A box in voxel indices, ranges inclusive: [i1, j1, k1, i2, j2, k2] (prompts.json's "box3d"). */
+export type Box3 = [number, number, number, number, number, number];
+
+/** A right-drag on a 2D slice: its two corners and the voxel axis the slice is perpendicular to. */
+export interface BoxDrag {
+  readonly from: Voxel;
+  readonly to: Voxel;
+  /** 2: a slice of constant k (axial for an axial scan); 0 or 1: constant i or j (sagittal, coronal). */
+  readonly normal: 0 | 1 | 2;
+}
+
+/** A point of a 2D slice moved onto the image: canvas pixels and niivue's texture fraction. */
+interface ImagePoint {
+  readonly pos: [number, number];
+  readonly frac: [number, number, number];
+}
+
+/**
+ * The box overlay's colour map: 1 = the box's outline on each of its slices. (niivue draws every label
+ * with a non-zero alpha opaque, so the outline is all it can show without hiding the image.)
+ */
+const BOX_COLORS = { R: [0, 0], G: [0, 220], B: [0, 255], A: [0, 255], I: [0, 1], labels: ['', 'box'] };
 
 export interface SceneElements {
   readonly canvas: HTMLCanvasElement;
@@ -23,25 +52,38 @@ export interface SceneElements {
   readonly sliceLabel: HTMLElement;
   readonly opacity: HTMLInputElement;
   readonly location: HTMLElement;
+  /** Shown over the canvas while a box is dragged. */
+  readonly boxDrag: HTMLElement;
 }
 
 export class Scene {
   private readonly nv: Niivue;
   private image: NVImage | undefined;
   private overlay: NVImage | undefined;
+  private boxOverlay: NVImage | undefined;
   private sliceType: SLICE_TYPE = SLICE_TYPE.MULTIPLANAR;
   private vox: [number, number, number] = [0, 0, 0];
+  private readonly defaultDragMode: DRAG_MODE;
+  private boxDrawing = false;
+  /** The right-drag in progress: its tile, and its corners on the image (canvas pixels, texture fractions). */
+  private drag: { tile: number; start: ImagePoint; end: ImagePoint } | undefined;
+  /** Called when a box has been dragged on a slice (only while box drawing is on). */
+  onBoxDrag: ((drag: BoxDrag) => void) | undefined;
 
   private constructor(
     nv: Niivue,
     private readonly el: SceneElements,
   ) {
     this.nv = nv;
+    this.defaultDragMode = nv.opts.dragMode;
     nv.onLocationChange = (loc: unknown) => this.onLocation(loc as Location);
     el.slice.addEventListener('input', () => this.moveToSlice(Number(el.slice.value)));
     el.opacity.addEventListener('input', () => {
       if (this.overlay) this.nv.setOpacity(this.nv.volumes.indexOf(this.overlay), Number(el.opacity.value));
     });
+    el.canvas.addEventListener('mousedown', (e) => this.dragStart(e));
+    window.addEventListener('mousemove', (e) => this.dragMove(e));
+    window.addEventListener('mouseup', (e) => this.dragEnd(e));
   }
 
   static async create(el: SceneElements): Promise<Scene> {
@@ -69,6 +111,7 @@ export class Scene {
     for (const v of [...this.nv.volumes]) this.nv.removeVolume(v);
     this.image = image;
     this.overlay = undefined;
+    this.boxOverlay = undefined;
     this.nv.addVolume(image);
     const [, nx = 1, ny = 1, nz = 1] = image.dims ?? [];
     this.vox = [Math.floor(nx / 2), Math.floor(ny / 2), Math.floor(nz / 2)];
@@ -95,6 +138,7 @@ export class Scene {
     if (this.overlay) this.nv.removeVolume(this.overlay);
     this.overlay = overlay;
     this.nv.addVolume(overlay);
+    this.raiseBox();
   }
 
   /** Recolours the overlay, drawing the `hidden` label values transparent. */
@@ -109,6 +153,59 @@ export class Scene {
     this.overlay = undefined;
   }
 
+  /**
+   * Box drawing on or off: while on, a right-drag on a 2D slice reports a box (onBoxDrag) instead of
+   * niivue's contrast adjustment.
+   */
+  setBoxDrawing(on: boolean): void {
+    if (on === this.boxDrawing) return;
+    this.boxDrawing = on;
+    this.nv.setDragMode(on ? DRAG_MODE.callbackOnly : this.defaultDragMode);
+    if (!on) this.cancelDrag();
+  }
+
+  /**
+   * Draws `box` (voxel indices, inclusive) over the image: its rectangle i1..i2 × j1..j2 outlined on each
+   * slice k1..k2 (on a coronal or sagittal view, two lines spanning the slices). `undefined` removes it.
+   */
+  showBox(box: Box3 | undefined): void {
+    const image = this.image;
+    if (!image) return;
+    if (!box) {
+      if (this.boxOverlay) this.nv.removeVolume(this.boxOverlay);
+      this.boxOverlay = undefined;
+      return;
+    }
+    const [, nx = 1, ny = 1, nz = 1] = image.hdr?.dims ?? [];
+    let overlay = this.boxOverlay;
+    if (!overlay) {
+      overlay = NVImage.zerosLike(image);
+      overlay.hdr!.dims = [3, nx, ny, nz, 1, 1, 1, 1];
+      overlay.hdr!.datatypeCode = 2; // DT_UINT8
+      overlay.hdr!.numBitsPerVoxel = 8;
+      overlay.hdr!.scl_slope = 1;
+      overlay.hdr!.scl_inter = 0;
+      overlay.img = new Uint8Array(nx * ny * nz);
+      overlay.setColormapLabel(BOX_COLORS);
+      overlay.opacity = 1;
+    }
+    const img = overlay.img as Uint8Array;
+    img.fill(0);
+    const [i1, j1, k1, i2, j2, k2] = box;
+    for (let k = k1; k <= k2; k++) {
+      for (let j = j1; j <= j2; j++) {
+        const row = (k * ny + j) * nx;
+        if (j === j1 || j === j2) img.fill(1, row + i1, row + i2 + 1);
+        else img[row + i1] = img[row + i2] = 1;
+      }
+    }
+    if (this.boxOverlay) this.nv.updateGLVolume();
+    else {
+      this.boxOverlay = overlay;
+      this.nv.addVolume(overlay);
+    }
+  }
+
   setSliceType(type: SLICE_TYPE): void {
     this.sliceType = type;
     this.nv.setSliceType(type);
@@ -120,7 +217,123 @@ export class Scene {
       this.vox = [Math.round(loc.vox[0]!), Math.round(loc.vox[1]!), Math.round(loc.vox[2]!)];
       this.updateSlider();
     }
-    this.el.location.textContent = loc.string ?? '–';
+    const voxel = loc.frac && loc.frac[0]! >= 0 ? this.fracToVoxel(loc.frac) : undefined;
+    if (voxel) this.el.location.dataset['voxel'] = voxel.join(',');
+    else delete this.el.location.dataset['voxel'];
+    this.el.location.textContent = `${voxel ? `voxel ${voxel.join(' ')} · ` : ''}${loc.string ?? '–'}`;
+  }
+
+  /** Bring the box overlay above the label overlay. */
+  private raiseBox(): void {
+    if (!this.boxOverlay) return;
+    this.nv.removeVolume(this.boxOverlay);
+    this.nv.addVolume(this.boxOverlay);
+  }
+
+  /**
+   * niivue's texture fraction (RAS-reoriented, [0, 1] per axis) → the voxel indices of the volume as stored.
+   * niivue shows every volume reoriented to RAS (permRAS: for each RAS axis, the stored axis, 1-based,
+   * negative when flipped); masam's voxel indices are the stored ones.
+   */
+  private fracToVoxel(frac: ArrayLike<number>): Voxel | undefined {
+    const image = this.image;
+    const perm = image?.permRAS;
+    const dims = image?.hdr?.dims;
+    if (!perm || !dims) return undefined;
+    const voxel: Voxel = [0, 0, 0];
+    for (let r = 0; r < 3; r++) {
+      const axis = Math.abs(perm[r]!) - 1;
+      const n = dims[axis + 1] ?? 1;
+      const ras = Math.min(n - 1, Math.max(0, Math.round(frac[r]! * n - 0.5)));
+      voxel[axis] = perm[r]! < 0 ? n - 1 - ras : ras;
+    }
+    return voxel;
+  }
+
+  /** The mouse position in canvas pixels, as niivue counts them. */
+  private canvasPos(e: MouseEvent): [number, number] {
+    const rect = this.el.canvas.getBoundingClientRect();
+    const dpr = this.nv.uiData.dpr ?? window.devicePixelRatio ?? 1;
+    return [(e.clientX - rect.left) * dpr, (e.clientY - rect.top) * dpr];
+  }
+
+  /**
+   * The image point nearest `pos` on a slice tile: a drag that leaves the image (or the canvas) stops at
+   * its edge. Undefined when the tile shows no slice.
+   */
+  private imagePoint(tile: number, [x, y]: [number, number]): ImagePoint | undefined {
+    const slice = this.nv.screenSlices[tile];
+    if (!slice) return undefined;
+    const [left = 0, top = 0, width = 0, height = 0] = slice.leftTopWidthHeight;
+    const [x0, x1] = width < 0 ? [left + width, left] : [left, left + width];
+    const inside = (v: number, lo: number, hi: number) => Math.min(hi - 1e-3, Math.max(lo + 1e-3, v));
+    const f = this.nv.screenXY2TextureFrac(inside(x, x0, x1), inside(y, top, top + height), tile, false);
+    if (f[0] === -1 && f[1] === -1 && f[2] === -1) return undefined;
+    const clamp = (v: number) => Math.min(1 - 1e-6, Math.max(1e-6, v));
+    const frac: [number, number, number] = [clamp(f[0]!), clamp(f[1]!), clamp(f[2]!)];
+    const back = this.nv.frac2canvasPosWithTile(frac, slice.axCorSag);
+    return { pos: back ? [back.pos[0]!, back.pos[1]!] : [x, y], frac };
+  }
+
+  private dragStart(e: MouseEvent): void {
+    if (!this.boxDrawing || e.button !== 2 || !this.image) return;
+    const pos = this.canvasPos(e);
+    const tile = this.nv.tileIndex(pos[0], pos[1]);
+    const type = this.nv.screenSlices[tile]?.axCorSag;
+    if (type === undefined || type > SLICE_TYPE.SAGITTAL) return; // 3D render or outside the slices
+    const start = this.imagePoint(tile, pos);
+    if (!start) return;
+    this.drag = { tile, start, end: start };
+    this.drawDrag();
+  }
+
+  private dragMove(e: MouseEvent): void {
+    if (!this.drag) return;
+    this.drag.end = this.imagePoint(this.drag.tile, this.canvasPos(e)) ?? this.drag.end;
+    this.drawDrag();
+  }
+
+  private dragEnd(e: MouseEvent): void {
+    const drag = this.drag;
+    if (!drag || e.button !== 2) return;
+    this.cancelDrag();
+    // Where the context menu opens on release (Windows), a drag that ended off the canvas would open it.
+    const noMenu = (ev: Event) => ev.preventDefault();
+    window.addEventListener('contextmenu', noMenu, { capture: true });
+    setTimeout(() => window.removeEventListener('contextmenu', noMenu, { capture: true }), 300);
+    const end = this.imagePoint(drag.tile, this.canvasPos(e)) ?? drag.end;
+    const [x0, y0] = drag.start.pos;
+    const [x1, y1] = end.pos;
+    if (Math.hypot(x1 - x0, y1 - y0) < 2) return; // a click, not a drag
+    const slice = this.nv.screenSlices[drag.tile];
+    const perm = this.image?.permRAS;
+    const from = this.fracToVoxel(drag.start.frac);
+    const to = this.fracToVoxel(end.frac);
+    if (!slice || !perm || !from || !to) return;
+    // The RAS axis through the slice: z for axial, y for coronal, x for sagittal; then the stored axis.
+    const rasNormal = slice.axCorSag === SLICE_TYPE.AXIAL ? 2 : slice.axCorSag === SLICE_TYPE.CORONAL ? 1 : 0;
+    const normal = (Math.abs(perm[rasNormal]!) - 1) as 0 | 1 | 2;
+    this.onBoxDrag?.({ from, to, normal });
+  }
+
+  private cancelDrag(): void {
+    this.drag = undefined;
+    this.el.boxDrag.hidden = true;
+  }
+
+  /** The dragged rectangle over the canvas (CSS pixels). */
+  private drawDrag(): void {
+    const drag = this.drag;
+    if (!drag) return;
+    const dpr = this.nv.uiData.dpr ?? window.devicePixelRatio ?? 1;
+    const [x0, y0] = drag.start.pos;
+    const [x1, y1] = drag.end.pos;
+    const style = this.el.boxDrag.style;
+    style.left = `${this.el.canvas.offsetLeft + Math.min(x0, x1) / dpr}px`;
+    style.top = `${this.el.canvas.offsetTop + Math.min(y0, y1) / dpr}px`;
+    style.width = `${Math.abs(x1 - x0) / dpr}px`;
+    style.height = `${Math.abs(y1 - y0) / dpr}px`;
+    this.el.boxDrag.hidden = false;
   }
 
   private moveToSlice(index: number): void {

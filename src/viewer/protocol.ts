@@ -2,6 +2,7 @@
 // large byte arrays are transferred, not copied. The page never runs the model itself, so it stays
 // responsive while ONNX Runtime works.
 import type { ModelInfo } from '../infer/model_info.js';
+import type { VolumePromptsJson } from '../infer/prompts.js';
 
 /** 'auto' picks WebGPU when the browser offers an adapter and the model loads there, else WASM. */
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
@@ -28,6 +29,11 @@ export type WorkerRequest =
       readonly bytes: Uint8Array;
       /** Slice stride between stack centres (1: every slice, as the CLI's default). */
       readonly stride?: number;
+      /**
+       * A box-prompted model's prompts, as `masam segment --prompts prompts.json` reads them (voxel indices
+       * of this volume, ranges inclusive; the viewer sends `{ box3d: [i1, j1, k1, i2, j2, k2] }`).
+       */
+      readonly prompts?: VolumePromptsJson;
     };
 
 /** What the worker learnt about a model it loaded. */

@@ -1,8 +1,11 @@
 // What the viewer's Web Worker does, minus the `onmessage` glue (viewer/worker.ts): load an exported masam
 // model into onnxruntime-web (WebGPU or WASM), then segment NIfTI volumes with the same `segmentVolume`
-// the CLI uses, so the browser's labels equal `masam segment`'s. Nothing leaves the machine.
+// the CLI uses (and, for a box-prompted model, the same prompt mapping), so the browser's labels equal
+// `masam segment`'s. Nothing leaves the machine.
 import { type ModelInfo, modelInfoFromMetadata } from '../infer/model_info.js';
+import { volumePrompts } from '../infer/prompts.js';
 import { segmentVolume, sessionStackRunner } from '../infer/segment.js';
+import { checkModality } from '../infer/stacks.js';
 import { parseNifti, serializeNifti } from '../io/nifti.js';
 import { inspectModel } from '../onnx/inspect.js';
 import {
@@ -86,10 +89,23 @@ export class SegmentJob {
     if (!current) throw new Error('open a model before segmenting');
     const start = now();
     const volume = parseNifti(request.bytes, request.name);
-    const run = sessionStackRunner(current.session, current.info);
-    const result = await segmentVolume(volume, current.info, run, {
+    const { info } = current;
+    // As `masam segment --prompts` does (src/cli/commands/segment.ts): the voxel box onto each slice's model
+    // plane; segmentVolume refuses prompts for a model without them and a prompted model without prompts.
+    const prompts =
+      request.prompts &&
+      volumePrompts(
+        request.prompts,
+        checkModality(volume, info.preprocessing.modality, request.name),
+        info.imageSize,
+        info.prompts ?? { points: 0 },
+        'box prompt',
+      );
+    const run = sessionStackRunner(current.session, info);
+    const result = await segmentVolume(volume, info, run, {
       source: request.name,
       ...(request.stride ? { stride: request.stride } : {}),
+      ...(prompts && { prompts }),
       onProgress: (done, total) => this.post({ type: 'progress', done, total }),
     });
     const nii = serializeNifti(result.labels);

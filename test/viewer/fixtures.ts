@@ -1,10 +1,12 @@
 // Inputs of the viewer's end-to-end test, made on the spot: a small CT phantom as NIfTI and a small MA-SAM
-// exported to ONNX from a seeded random initialisation (no checkpoint), both written into `dir`.
+// exported to ONNX from a seeded random initialisation (no checkpoint), plain and box-prompted, written
+// into `dir`.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadMaSam } from '../../src/api/model.js';
 import { Rng } from '../../src/core/rng.js';
 import { makePhantom } from '../../src/data/phantom.js';
+import type { PromptSpec } from '../../src/data/prompts.js';
 import { serializeNifti } from '../../src/io/nifti.js';
 
 /** Four organs of BTCV's thirteen: the exported model's class names (background first). */
@@ -23,6 +25,22 @@ export async function makeViewerFixtures(dir: string, seed = 11): Promise<Viewer
   const phantom = makePhantom('ct', new Rng(seed), { size: [44, 36, 9] });
   const volumePath = join(dir, 'phantom_ct.nii.gz');
   writeFileSync(volumePath, serializeNifti(phantom.image, { gzip: true }));
+  const modelPath = join(dir, 'small.onnx');
+  await exportSmallModel(modelPath, seed);
+  return { volumePath, modelPath };
+}
+
+/**
+ * The same small MA-SAM exported as the box-prompted variant (inputs `image` and `boxes`, no point slots;
+ * metadata 'masam.prompts' = {"points":0}), written to `dir`/small_box.onnx.
+ */
+export async function makePromptedModel(dir: string, seed = 11): Promise<string> {
+  const modelPath = join(dir, 'small_box.onnx');
+  await exportSmallModel(modelPath, seed, { points: 0 });
+  return modelPath;
+}
+
+async function exportSmallModel(path: string, seed: number, prompts?: PromptSpec): Promise<void> {
   const model = await loadMaSam({
     config: {
       preset: 'small',
@@ -33,11 +51,10 @@ export async function makeViewerFixtures(dir: string, seed = 11): Promise<Viewer
     },
     seed,
   });
-  const modelPath = join(dir, 'small.onnx');
-  await model.exportOnnx(modelPath, {
+  await model.exportOnnx(path, {
     slices: 5,
     classNames: CLASS_NAMES,
     preprocessing: { modality: 'ct' },
+    ...(prompts && { prompts }),
   });
-  return { volumePath, modelPath };
 }
