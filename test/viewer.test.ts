@@ -55,9 +55,14 @@ async function watchedPage(browser: Browser, origin: string) {
   return { page, problems };
 }
 
-/** Waits for the WASM model, clicks Segment, waits for the result, reads the legend and downloads the labels. */
-async function segmentInPage(page: Page, dir: string, screenshot?: string): Promise<PageRun> {
-  await page.waitForSelector('body[data-backend="wasm"]', { timeout: 120_000 });
+/** Waits for the model on `backend`, clicks Segment, waits for the result, reads the legend and downloads the labels. */
+async function segmentInPage(
+  page: Page,
+  dir: string,
+  screenshot?: string,
+  backend: 'wasm' | 'webgpu' = 'wasm',
+): Promise<PageRun> {
+  await page.waitForSelector(`body[data-backend="${backend}"]`, { timeout: 120_000 });
   await page.waitForSelector('#segment:not([disabled])', { timeout: 60_000 });
   await page.click('#segment');
   await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 300_000 });
@@ -339,6 +344,41 @@ describe('browser viewer', { timeout: 600_000 }, () => {
       assert.deepEqual(problems, [], 'no page errors, no request off the viewer server');
     } finally {
       await server.close();
+    }
+  });
+
+  it('segments on WebGPU (SwiftShader adapter, no GPU) with the labels of `masam segment`', async () => {
+    const gpuBrowser = await launchChromium({ webgpu: true });
+    const server = await startViewerServer({
+      appDir,
+      volume: { name: basename(fixtures.volumePath), path: fixtures.volumePath },
+      model: { name: basename(fixtures.modelPath), path: fixtures.modelPath },
+    });
+    try {
+      const { page, problems } = await watchedPage(gpuBrowser, server.url);
+      await page.goto(`${server.url}?backend=webgpu`);
+      const adapter = await page.evaluate(async () => {
+        const gpu = (
+          navigator as { gpu?: { requestAdapter(): Promise<{ info?: { architecture?: string } } | null> } }
+        ).gpu;
+        return (await gpu?.requestAdapter())?.info?.architecture ?? 'none';
+      });
+      assert.equal(adapter, 'swiftshader', 'a WebGPU adapter without a GPU');
+      const run = await segmentInPage(page, dir, join(ARTEFACTS, 'viewer_webgpu.png'), 'webgpu');
+      const modelInfo = (await page.textContent('#model-info')) ?? '';
+      assert.doesNotMatch(modelInfo, /WebGPU not used/, 'no fallback to WASM');
+      const differ = differing(run.labels, cli.labels);
+      console.log(
+        `viewer (WebGPU on SwiftShader): ${run.timing}; ${differ} of ${run.labels.length} voxels differ`,
+      );
+      assert.deepEqual(run.shape, cli.shape);
+      // GPU kernels sum in other orders than ORT's CPU ones: allow label flips on near-ties (measured: none).
+      assert.ok(differ <= run.labels.length * 1e-3, `${differ} voxels differ from the CLI`);
+      // The WebGL warnings are niivue's rendering on SwiftShader, not errors of the page.
+      assert.deepEqual(problems, [], 'no page errors, no request off the viewer server');
+    } finally {
+      await server.close();
+      await gpuBrowser.close();
     }
   });
 
