@@ -309,6 +309,24 @@ describe('phantom → train → segment → evaluate', () => {
     assert.equal(existsSync(join(out, 'latest.safetensors')), false);
   });
 
+  it('refuses a 2D image for training and for segmentation, naming it and writing nothing', async () => {
+    const flat = join(dir, 'flat');
+    await twoCasePhantom(flat, '24x24x1');
+    const out = join(dir, 'run-flat');
+    await assert.rejects(
+      train.run(['--data', flat, '--out', out, '--init', 'random', '--steps', '1']),
+      /case ct_00\d: a 2D image \[24, 24, 1\]/,
+    );
+    assert.equal(existsSync(join(out, 'latest.safetensors')), false);
+    const image = join(flat, 'imagesTr', 'ct_000_0000.nii.gz');
+    const seg = join(dir, 'flat_seg.nii.gz');
+    await assert.rejects(
+      segment.run(['--model', 'models/demo/model.onnx', '--input', image, '--output', seg]),
+      /ct_000_0000\.nii\.gz: a 2D image \[24, 24, 1\] \(one slice\)/,
+    );
+    assert.equal(existsSync(seg), false);
+  });
+
   it('refuses an unreadable checkpoint with a clear error and no output', async () => {
     const garbage = join(dir, 'garbage.pth');
     writeFileSync(garbage, 'not a checkpoint');

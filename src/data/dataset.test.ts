@@ -197,7 +197,7 @@ describe('image/label verification', () => {
       [0, 0, 2, -50.00001],
       [0, 0, 0, 1],
     ];
-    assert.deepEqual(verifyPair('c', [vol([1, 1, 1], [0], a)], vol([1, 1, 1], [0]), labels), []);
+    assert.deepEqual(verifyPair('c', [vol([1, 1, 2], [0, 0], a)], vol([1, 1, 2], [0, 0]), labels), []);
   });
 });
 

@@ -282,6 +282,9 @@ export function verifyPair(
   if (label.shape.length > 3 && label.shape.slice(3).some((d) => d !== 1)) {
     say(`label has shape [${label.shape.join(', ')}], expected 3D`);
   }
+  if ((label.shape[2] ?? 1) < 2) {
+    say(`a 2D image [${label.shape.join(', ')}] (one slice): MA-SAM trains on 3D volumes (stacks of slices)`);
+  }
   images.forEach((img, c) => {
     if (spatial(img) !== spatial(label))
       say(`channel ${c} shape ${spatial(img)} differs from label shape ${spatial(label)}`);

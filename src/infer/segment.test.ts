@@ -214,13 +214,17 @@ describe('segmentVolume (spec 10.2)', () => {
     assert.deepEqual(r.labels.data, expectedLabels(volume));
   });
 
-  it('handles volumes with fewer slices than a stack', async () => {
+  it('handles volumes with fewer slices than a stack, and refuses a single slice (a 2D image)', async () => {
     const info = infoFor('ct');
-    for (const nz of [1, 2]) {
+    for (const nz of [2, 3, 4]) {
       const volume = ctVolume(16, 16, nz);
       const { labels } = await segmentVolume(volume, info, pointRunner(info));
       assert.deepEqual(labels.data, expectedLabels(volume));
     }
+    await assert.rejects(
+      segmentVolume(ctVolume(16, 16, 1), info, pointRunner(info), { source: 'slice.nii' }),
+      /slice\.nii: a 2D image \[16, 16, 1\] \(one slice\)/,
+    );
   });
 
   for (const [nx, ny] of [

@@ -64,6 +64,13 @@ export function checkModality(volume: Pick<Volume, 'shape'>, modality: Modality,
   if (!(nx >= 1 && ny >= 1 && nz >= 1)) {
     throw new MasamError(`${source}: empty volume [${shape.join(', ')}]`);
   }
+  // One slice is a 2D image: the 3D adapters would only see copies of it, an input no model trained on.
+  if (nz === 1) {
+    throw new MasamError(
+      `${source}: a 2D image [${shape.join(', ')}] (one ${modality === 'video' ? 'frame' : 'slice'}): ` +
+        'MA-SAM segments 3D volumes and frame sequences (stacks of neighbouring slices); give the whole volume',
+    );
+  }
   return { nx, ny, nz, nc: rgb ? 3 : 1 };
 }
 
