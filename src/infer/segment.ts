@@ -16,7 +16,9 @@
 // the intensities in (cubic) and the labels out (nearest) instead. The averaging streams: a slice is
 // finished (argmax, resize, written out) as soon as no later stack can reach it, so memory holds D slices
 // of class probabilities instead of the official [nz + 4, S, S, K] array; the result equals
-// OverlapAverager's.
+// OverlapAverager's. A box-prompted model (spec §11) gets per-slice prompts (infer/prompts.ts); only stacks
+// holding a prompted slice run, and slices without a prompt are background (the official code has no
+// prompted test script, spec §11 "Inference").
 import { MasamError } from '../core/errors.js';
 import { type HostTensor, hostTensor } from '../core/host_tensor.js';
 import { type SlicePrompt, type StackPrompts, stackPrompts } from '../data/prompts.js';
