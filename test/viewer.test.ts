@@ -2,9 +2,9 @@
 // Debian's Chromium (playwright-core) segments it with onnxruntime-web's WASM backend in the page's Web
 // Worker, and the downloaded label map must equal `masam segment`'s (onnxruntime-node) voxel for voxel.
 // Then the same through the file pickers with the weights in a separate .onnx.data file, and a
-// box-prompted model with a box dragged on a slice and typed in, against `masam segment --prompts`. Also:
-// the server's headers and refusals, and the legend helpers. Artefacts: test-output/viewer.png and
-// test-output/viewer_box.png.
+// box-prompted model with a box dragged on a slice and typed in, and a model with point slots with a typed
+// box and a clicked point, against `masam segment --prompts`. Also: the server's headers and refusals, and
+// the legend helpers. Artefacts: test-output/viewer.png and test-output/viewer_box.png.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -341,6 +341,81 @@ describe('browser viewer', { timeout: 600_000 }, () => {
         cliCounts.slice(1).some((n) => n > 0),
         `something segmented in the box: ${cliCounts}`,
       );
+      assert.deepEqual(problems, [], 'no page errors, no request off the viewer server');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('point slots: a typed box and a clicked foreground point give the labels of `masam segment --prompts`', async () => {
+    const modelPath = await makePromptedModel(dir, 11, 2);
+    const box = [10, 8, 2, 33, 27, 5];
+    const image = parseNifti(readFileSync(fixtures.volumePath), fixtures.volumePath);
+    const [nx, ny, nz] = image.shape as [number, number, number];
+
+    const server = await startViewerServer({ appDir });
+    try {
+      const { page, problems } = await watchedPage(browser, server.url);
+      await page.goto(`${server.url}?backend=wasm`);
+      await page.setInputFiles('#volume-input', fixtures.volumePath);
+      await page.setInputFiles('#model-input', modelPath);
+      await page.waitForSelector('body[data-backend="wasm"]', { timeout: 120_000 });
+      await page.waitForSelector('#point-tools:not([hidden])');
+      assert.match((await page.textContent('#point-tools')) ?? '', /at most 2 per slice/);
+      assert.equal(await page.isDisabled('#segment'), true, 'Segment waits for a box or a point');
+
+      // A foreground point at the voxel under a left-click on the axial view, inside the box's slices.
+      await page.click('[data-slice-type="0"]');
+      await page.waitForTimeout(300);
+      const canvas = await page.locator('#canvas').boundingBox();
+      assert.ok(canvas);
+      const s = Math.min(canvas.width, canvas.height);
+      const { voxel } = await clickVoxel(
+        page,
+        canvas.x + canvas.width / 2 + 0.05 * s,
+        canvas.y + canvas.height / 2 - 0.05 * s,
+      );
+      assert.ok(voxel[2]! >= box[2]! && voxel[2]! <= box[5]!, `point ${voxel} within the box's slices`);
+      // Two slots per slice: a third point on the slice is refused; ✕ removes one.
+      for (let n = 0; n < 3; n++) await page.click('#point-fg');
+      assert.match((await page.textContent('#box-readout')) ?? '', /already has 2 points/);
+      assert.equal(await page.locator('#point-list li').count(), 2);
+      await page.click('#point-list li:nth-child(2) button');
+      assert.deepEqual(
+        await page.$$eval('#point-list li', (lis) => lis.map((li) => (li as HTMLElement).dataset['point'])),
+        [`fg ${voxel.join(' ')}`],
+      );
+      assert.equal(await page.isDisabled('#segment'), false, 'a point alone enables Segment');
+      await page.click('[data-slice-type="3"]');
+      for (const [n, id] of BOX_INPUTS.entries()) await page.fill(id, String(box[n]));
+
+      const prompts = { box3d: box, points: [{ voxel, label: 1 }] };
+      const promptsPath = join(dir, 'prompts_points.json');
+      writeFileSync(promptsPath, JSON.stringify(prompts));
+      const out = join(dir, 'cli_points_labels.nii.gz');
+      const code = await segment.run([
+        '--model',
+        modelPath,
+        '--input',
+        fixtures.volumePath,
+        '--output',
+        out,
+        '--prompts',
+        promptsPath,
+      ]);
+      assert.equal(code, 0);
+      const cliLabels = parseNifti(readFileSync(out), out).data as Uint8Array;
+      const cliCounts = countLabels(cliLabels, CLASS_NAMES.length);
+
+      const run = await segmentInPage(page, dir);
+      const differ = differing(run.labels, cliLabels);
+      console.log(
+        `viewer (WASM, ${JSON.stringify(prompts)}): ${run.timing}\n  per-label voxels browser ` +
+          `${JSON.stringify(run.legendCounts)} cli ${JSON.stringify(cliCounts)}; ${differ} voxels differ`,
+      );
+      assert.deepEqual(run.shape, [nx, ny, nz]);
+      assert.deepEqual(run.legendCounts, cliCounts, 'per-label voxel counts: browser = CLI');
+      assert.equal(differ, 0, 'voxels where the browser and the CLI disagree');
       assert.deepEqual(problems, [], 'no page errors, no request off the viewer server');
     } finally {
       await server.close();

@@ -2,7 +2,9 @@
 // with onnxruntime-web (WebGPU when available, else WASM), overlay the label map with a legend from the
 // model's metadata, download the labels as NIfTI. `masam view` serves it and may preload files. A
 // box-prompted model (metadata 'masam.prompts') also needs a box: dragged on a slice or typed, sent as
-// prompts.json's `box3d`, so `masam segment --prompts` with the same numbers gives the same labels.
+// prompts.json's `box3d`, so `masam segment --prompts` with the same numbers gives the same labels. A model
+// with point slots also takes points (the voxel under the crosshair, foreground or background), sent as
+// prompts.json's `points`; it needs a box or at least one point.
 import type { SLICE_TYPE } from '@niivue/niivue';
 import { cssColor, formatVolume, labelColor } from '../src/viewer/legend.js';
 import type {
@@ -12,7 +14,7 @@ import type {
   WorkerRequest,
   WorkerResponse,
 } from '../src/viewer/protocol.js';
-import { type Box3, type BoxDrag, Scene } from './scene.js';
+import { type Box3, type BoxDrag, Scene, type Voxel } from './scene.js';
 
 /** What `masam view` preloads: file names under /preload/ (see src/cli/commands/view.ts). */
 interface PreloadManifest {
@@ -44,7 +46,18 @@ const ui = {
   boxReadout: $('box-readout'),
   boxClear: $<HTMLButtonElement>('box-clear'),
   boxHalf: $('box-half'),
+  pointTools: $('point-tools'),
+  pointFg: $<HTMLButtonElement>('point-fg'),
+  pointBg: $<HTMLButtonElement>('point-bg'),
+  pointMax: $('point-max'),
+  pointList: $<HTMLUListElement>('point-list'),
 };
+
+/** A point prompt: a voxel (stored indices) and its label, 1 foreground or 0 background (prompts.json). */
+interface PointPrompt {
+  readonly voxel: Voxel;
+  readonly label: 0 | 1;
+}
 
 const state: {
   volume?: NamedBytes;
@@ -55,9 +68,11 @@ const state: {
   /** The box prompt when the six inputs hold a valid one, else why not. */
   box?: Box3;
   boxProblem?: string;
+  /** Point prompts, in the order added (only for a model with point slots). */
+  points: PointPrompt[];
   hidden: Set<number>;
   busy: boolean;
-} = { hidden: new Set(), busy: false };
+} = { points: [], hidden: new Set(), busy: false };
 
 const NIFTI = /\.nii(\.gz)?$/i;
 
@@ -72,22 +87,42 @@ function setState(name: 'idle' | 'loading' | 'segmenting' | 'done' | 'error', me
     ui.status.classList.toggle('error', name === 'error');
   }
   state.busy = name === 'loading' || name === 'segmenting';
-  const boxMissing = needsBox() && !state.box;
-  ui.segment.disabled = state.busy || !state.volume || !state.model || boxMissing;
-  ui.segment.title = boxMissing ? 'this model needs a box prompt first' : '';
+  const promptMissing = needsBox() && !promptReady();
+  ui.segment.disabled = state.busy || !state.volume || !state.model || promptMissing;
+  ui.segment.title = promptMissing
+    ? `this model needs a box${pointSlots() > 0 ? ' or a point' : ''} prompt first`
+    : '';
   ui.download.disabled = state.busy || !state.result;
   for (const input of ui.boxInputs) input.disabled = state.busy;
   ui.boxClear.disabled = state.busy;
+  ui.pointFg.disabled = ui.pointBg.disabled = state.busy;
 }
 
 /** Whether the loaded model is box-prompted (segments only inside a box). */
 const needsBox = (): boolean => state.model?.info.prompts !== undefined;
 
+/** The loaded model's point slots per slice (0: boxes only). */
+const pointSlots = (): number => state.model?.info.prompts?.points ?? 0;
+
+/**
+ * Whether the prompts are enough to segment: a valid box, or (with point slots) at least one point while
+ * the box inputs are empty (a half-typed box is an error, not "no box").
+ */
+function promptReady(): boolean {
+  if (state.box) return true;
+  return state.points.length > 0 && ui.boxInputs.every((i) => i.value.trim() === '');
+}
+
 /** What the status line says when nothing runs. */
 function readyMessage(): string {
   if (!state.volume) return state.model ? 'open a volume' : 'open a volume and a model';
   if (!state.model) return 'open a model';
-  if (needsBox() && !state.box) return `box prompt: ${state.boxProblem ?? 'set a box'}`;
+  if (needsBox() && !promptReady()) {
+    const box = state.boxProblem ?? 'set a box';
+    return pointSlots() > 0 && state.points.length === 0
+      ? `prompt: ${box}, or add a point`
+      : `box prompt: ${box}`;
+  }
   return 'ready: press Segment';
 }
 
@@ -151,6 +186,8 @@ async function openVolume(file: NamedBytes): Promise<void> {
   ui.boxInputs.forEach((input, n) => {
     input.max = String(state.dims![n % 3]! - 1);
   });
+  state.points = []; // nor do points
+  renderPoints();
   setBox(undefined); // a box of another volume means nothing here
   setState('idle', readyMessage());
 }
@@ -226,6 +263,10 @@ function updateBoxPanel(): void {
   ui.boxPanel.hidden = !prompted;
   ui.boxHalf.textContent = String(((state.model?.info.slices ?? 5) - 1) / 2);
   scene.setBoxDrawing(prompted);
+  ui.pointTools.hidden = pointSlots() === 0;
+  ui.pointMax.textContent = String(pointSlots());
+  if (pointSlots() === 0) state.points = [];
+  renderPoints();
   onBoxInput();
 }
 
@@ -274,7 +315,9 @@ function onBoxInput(): void {
   readout.dataset['valid'] = String(box !== undefined);
   readout.textContent = box
     ? `box i ${box[0]}–${box[3]} · j ${box[1]}–${box[4]} · k ${box[2]}–${box[5]} (${box[5] - box[2] + 1} slices)`
-    : (state.boxProblem ?? 'no box yet');
+    : promptReady()
+      ? 'no box: each slice with points gets the whole image as its box'
+      : (state.boxProblem ?? 'no box yet');
   if (!state.busy) setState(state.result ? 'done' : 'idle', readyMessage());
 }
 
@@ -307,11 +350,58 @@ function onBoxDrag(drag: BoxDrag): void {
   setBox(box);
 }
 
+// ---- point prompts -------------------------------------------------------------------------------------
+
+/** Adds the voxel under the crosshair as a point, unless its slice already has the model's slots full. */
+function addPoint(label: 0 | 1): void {
+  if (!state.volume || pointSlots() === 0 || state.busy) return;
+  const voxel = scene.crosshair;
+  const slots = pointSlots();
+  const refusal = !voxel
+    ? 'click a voxel on the image first'
+    : state.points.filter((p) => p.voxel[2] === voxel[2]).length >= slots
+      ? `slice ${voxel[2]} already has ${slots} point${slots > 1 ? 's' : ''}, the model's most`
+      : undefined;
+  if (refusal || !voxel) {
+    ui.boxReadout.textContent = refusal ?? '';
+    ui.boxReadout.classList.add('error');
+    return;
+  }
+  state.points.push({ voxel: [...voxel], label });
+  renderPoints();
+  onBoxInput();
+}
+
+/** Lists the points, each with a ✕ that removes it. */
+function renderPoints(): void {
+  ui.pointList.innerHTML = '';
+  state.points.forEach((point, n) => {
+    const li = document.createElement('li');
+    const text = `${point.label === 1 ? 'fg' : 'bg'} ${point.voxel.join(' ')}`;
+    li.dataset['point'] = text;
+    const span = document.createElement('span');
+    span.textContent = text;
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.textContent = '✕';
+    remove.title = 'remove this point';
+    remove.addEventListener('click', () => {
+      if (state.busy) return;
+      state.points.splice(n, 1);
+      renderPoints();
+      onBoxInput();
+    });
+    li.append(span, remove);
+    ui.pointList.append(li);
+  });
+}
+
 // ---- segmentation and results --------------------------------------------------------------------------
 
 function segment(): void {
   const box = state.box;
-  if (!state.volume || !state.model || state.busy || (needsBox() && !box)) return;
+  if (!state.volume || !state.model || state.busy || (needsBox() && !promptReady())) return;
+  const points = state.points.map((p) => ({ voxel: [...p.voxel], label: p.label }));
   state.result = undefined;
   ui.progress.value = 0;
   ui.timing.textContent = '';
@@ -322,7 +412,9 @@ function segment(): void {
       type: 'segment',
       name: state.volume.name,
       bytes: copy,
-      ...(needsBox() && box ? { prompts: { box3d: [...box] } } : {}),
+      ...(needsBox()
+        ? { prompts: { ...(box && { box3d: [...box] }), ...(points.length > 0 && { points }) } }
+        : {}),
     },
     [copy.buffer],
   );
@@ -444,7 +536,13 @@ ui.volumeInput.addEventListener('change', () => void openFiles([...(ui.volumeInp
 ui.modelInput.addEventListener('change', () => void openFiles([...(ui.modelInput.files ?? [])]));
 ui.segment.addEventListener('click', segment);
 for (const input of ui.boxInputs) input.addEventListener('input', onBoxInput);
-ui.boxClear.addEventListener('click', () => setBox(undefined));
+ui.boxClear.addEventListener('click', () => {
+  state.points = [];
+  renderPoints();
+  setBox(undefined);
+});
+ui.pointFg.addEventListener('click', () => addPoint(1));
+ui.pointBg.addEventListener('click', () => addPoint(0));
 ui.download.addEventListener('click', download);
 ui.backend.addEventListener('change', () => {
   // The backend applies when a model is opened; reopening needs the file again.

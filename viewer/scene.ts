@@ -67,6 +67,8 @@ export class Scene {
   private boxDrawing = false;
   /** The right-drag in progress: its tile, and its corners on the image (canvas pixels, texture fractions). */
   private drag: { tile: number; start: ImagePoint; end: ImagePoint } | undefined;
+  /** The voxel under the crosshair (stored indices, as `data-voxel` of the location element), if any. */
+  crosshair: Voxel | undefined;
   /** Called when a box has been dragged on a slice (only while box drawing is on). */
   onBoxDrag: ((drag: BoxDrag) => void) | undefined;
 
@@ -112,6 +114,7 @@ export class Scene {
     this.image = image;
     this.overlay = undefined;
     this.boxOverlay = undefined;
+    this.crosshair = undefined;
     this.nv.addVolume(image);
     const [, nx = 1, ny = 1, nz = 1] = image.dims ?? [];
     this.vox = [Math.floor(nx / 2), Math.floor(ny / 2), Math.floor(nz / 2)];
@@ -218,6 +221,7 @@ export class Scene {
       this.updateSlider();
     }
     const voxel = loc.frac && loc.frac[0]! >= 0 ? this.fracToVoxel(loc.frac) : undefined;
+    this.crosshair = voxel;
     if (voxel) this.el.location.dataset['voxel'] = voxel.join(',');
     else delete this.el.location.dataset['voxel'];
     this.el.location.textContent = `${voxel ? `voxel ${voxel.join(' ')} · ` : ''}${loc.string ?? '–'}`;

@@ -31,7 +31,8 @@ export type WorkerRequest =
       readonly stride?: number;
       /**
        * A box-prompted model's prompts, as `masam segment --prompts prompts.json` reads them (voxel indices
-       * of this volume, ranges inclusive; the viewer sends `{ box3d: [i1, j1, k1, i2, j2, k2] }`).
+       * of this volume, ranges inclusive; the viewer sends `{ box3d: [i1, j1, k1, i2, j2, k2] }` and/or,
+       * for a model with point slots, `points: [{ voxel: [i, j, k], label }]`).
        */
       readonly prompts?: VolumePromptsJson;
     };

@@ -99,7 +99,7 @@ export class SegmentJob {
         checkModality(volume, info.preprocessing.modality, request.name),
         info.imageSize,
         info.prompts ?? { points: 0 },
-        'box prompt',
+        'prompts',
       );
     const run = sessionStackRunner(current.session, info);
     const result = await segmentVolume(volume, info, run, {

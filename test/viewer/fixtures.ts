@@ -1,6 +1,6 @@
 // Inputs of the viewer's end-to-end test, made on the spot: a small CT phantom as NIfTI and a small MA-SAM
-// exported to ONNX from a seeded random initialisation (no checkpoint), plain and box-prompted, written
-// into `dir`.
+// exported to ONNX from a seeded random initialisation (no checkpoint), plain, box-prompted and with point
+// slots, written into `dir`.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadMaSam } from '../../src/api/model.js';
@@ -31,12 +31,13 @@ export async function makeViewerFixtures(dir: string, seed = 11): Promise<Viewer
 }
 
 /**
- * The same small MA-SAM exported as the box-prompted variant (inputs `image` and `boxes`, no point slots;
- * metadata 'masam.prompts' = {"points":0}), written to `dir`/small_box.onnx.
+ * The same small MA-SAM exported as the box-prompted variant (inputs `image` and `boxes`; metadata
+ * 'masam.prompts' = {"points": points}), written to `dir`/small_box.onnx (no point slots) or
+ * `dir`/small_points<points>.onnx.
  */
-export async function makePromptedModel(dir: string, seed = 11): Promise<string> {
-  const modelPath = join(dir, 'small_box.onnx');
-  await exportSmallModel(modelPath, seed, { points: 0 });
+export async function makePromptedModel(dir: string, seed = 11, points = 0): Promise<string> {
+  const modelPath = join(dir, points > 0 ? `small_points${points}.onnx` : 'small_box.onnx');
+  await exportSmallModel(modelPath, seed, { points });
   return modelPath;
 }
 
