@@ -124,6 +124,30 @@ async function boxInputs(page: Page): Promise<number[]> {
   return Promise.all(BOX_INPUTS.map(async (id) => Number(await page.inputValue(id))));
 }
 
+/** `masam segment --prompts` (onnxruntime-node) on `volume`: the labels the page must reproduce. */
+async function cliWithPrompts(
+  model: string,
+  volume: string,
+  prompts: object,
+  stem: string,
+): Promise<Uint8Array> {
+  const promptsPath = `${stem}_prompts.json`;
+  writeFileSync(promptsPath, JSON.stringify(prompts));
+  const out = `${stem}_labels.nii.gz`;
+  const code = await segment.run([
+    '--model',
+    model,
+    '--input',
+    volume,
+    '--output',
+    out,
+    '--prompts',
+    promptsPath,
+  ]);
+  assert.equal(code, 0);
+  return parseNifti(readFileSync(out), out).data as Uint8Array;
+}
+
 function differing(a: Uint8Array, b: Uint8Array): number {
   let n = 0;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++;
@@ -165,12 +189,16 @@ describe('browser viewer', { timeout: 600_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('segments a preloaded volume in Chromium (WASM) with the labels of `masam segment`', async () => {
-    const server = await startViewerServer({
+  /** `masam view` with the phantom volume and the small model preloaded. */
+  const preloadedServer = () =>
+    startViewerServer({
       appDir,
       volume: { name: basename(fixtures.volumePath), path: fixtures.volumePath },
       model: { name: basename(fixtures.modelPath), path: fixtures.modelPath },
     });
+
+  it('segments a preloaded volume in Chromium (WASM) with the labels of `masam segment`', async () => {
+    const server = await preloadedServer();
     try {
       const { page, problems } = await watchedPage(browser, server.url);
       await page.goto(`${server.url}?backend=wasm`);
@@ -222,21 +250,7 @@ describe('browser viewer', { timeout: 600_000 }, () => {
   it('box-prompted model: a right-drag on a slice fills the box; a typed box gives the labels of `masam segment --prompts`', async () => {
     const modelPath = await makePromptedModel(dir);
     const box = [10, 8, 2, 33, 27, 5]; // i1 j1 k1 i2 j2 k2: slices 2..5 of 0..8
-    const promptsPath = join(dir, 'prompts.json');
-    writeFileSync(promptsPath, JSON.stringify({ box3d: box }));
-    const out = join(dir, 'cli_box_labels.nii.gz');
-    const code = await segment.run([
-      '--model',
-      modelPath,
-      '--input',
-      fixtures.volumePath,
-      '--output',
-      out,
-      '--prompts',
-      promptsPath,
-    ]);
-    assert.equal(code, 0);
-    const cliBox = parseNifti(readFileSync(out), out).data as Uint8Array;
+    const cliBox = await cliWithPrompts(modelPath, fixtures.volumePath, { box3d: box }, join(dir, 'box'));
     const cliCounts = countLabels(cliBox, CLASS_NAMES.length);
     const image = parseNifti(readFileSync(fixtures.volumePath), fixtures.volumePath);
     const [nx, ny, nz] = image.shape as [number, number, number];
@@ -390,21 +404,7 @@ describe('browser viewer', { timeout: 600_000 }, () => {
       for (const [n, id] of BOX_INPUTS.entries()) await page.fill(id, String(box[n]));
 
       const prompts = { box3d: box, points: [{ voxel, label: 1 }] };
-      const promptsPath = join(dir, 'prompts_points.json');
-      writeFileSync(promptsPath, JSON.stringify(prompts));
-      const out = join(dir, 'cli_points_labels.nii.gz');
-      const code = await segment.run([
-        '--model',
-        modelPath,
-        '--input',
-        fixtures.volumePath,
-        '--output',
-        out,
-        '--prompts',
-        promptsPath,
-      ]);
-      assert.equal(code, 0);
-      const cliLabels = parseNifti(readFileSync(out), out).data as Uint8Array;
+      const cliLabels = await cliWithPrompts(modelPath, fixtures.volumePath, prompts, join(dir, 'points'));
       const cliCounts = countLabels(cliLabels, CLASS_NAMES.length);
 
       const run = await segmentInPage(page, dir);
@@ -424,11 +424,7 @@ describe('browser viewer', { timeout: 600_000 }, () => {
 
   it('segments on WebGPU (SwiftShader adapter, no GPU) with the labels of `masam segment`', async () => {
     const gpuBrowser = await launchChromium({ webgpu: true });
-    const server = await startViewerServer({
-      appDir,
-      volume: { name: basename(fixtures.volumePath), path: fixtures.volumePath },
-      model: { name: basename(fixtures.modelPath), path: fixtures.modelPath },
-    });
+    const server = await preloadedServer();
     try {
       const { page, problems } = await watchedPage(gpuBrowser, server.url);
       await page.goto(`${server.url}?backend=webgpu`);
