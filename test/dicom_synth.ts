@@ -1,6 +1,7 @@
 // Test helper: writes small synthetic DICOM Part 10 files (PS3.10 §7.1 meta group, PS3.5 §7 element
 // encoding, §A.4 encapsulation) so tests can cover pixel formats and transfer syntaxes no fixture has.
 import { deflateSync } from 'fflate';
+import { concatBytes } from '../src/io/bytes.js';
 
 export const TS = {
   implicitLE: '1.2.840.10008.1.2',
@@ -97,7 +98,7 @@ class Writer {
       const s = String(value);
       bytes = new TextEncoder().encode(s.length % 2 === 0 ? s : s + (vr === 'UI' ? '\0' : ' '));
     }
-    if (bytes.length % 2 === 1) bytes = concat([bytes, new Uint8Array(1)]);
+    if (bytes.length % 2 === 1) bytes = concatBytes([bytes, new Uint8Array(1)]);
     this.header(tag, vr, bytes.length);
     this.raw(bytes);
   }
@@ -113,22 +114,12 @@ class Writer {
       this.raw(body);
     };
     item(0xe000, new Uint8Array(0));
-    for (const f of fragments) item(0xe000, f.length % 2 === 0 ? f : concat([f, new Uint8Array(1)]));
+    for (const f of fragments) item(0xe000, f.length % 2 === 0 ? f : concatBytes([f, new Uint8Array(1)]));
     item(0xe0dd, new Uint8Array(0));
   }
   bytes(): Uint8Array {
-    return concat(this.chunks);
+    return concatBytes(this.chunks);
   }
-}
-
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** A complete Part 10 file holding one image. */
@@ -174,7 +165,7 @@ export function writeDicom(img: SynthImage): Uint8Array {
 
   const preamble = new Uint8Array(132);
   preamble.set(new TextEncoder().encode('DICM'), 128);
-  return concat([preamble, groupLength.bytes(), metaBody, dataSet]);
+  return concatBytes([preamble, groupLength.bytes(), metaBody, dataSet]);
 }
 
 /** 16-bit words → bytes in the given order. */

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { concat, fnv1a, TS, words16, writeDicom } from '../../test/dicom_synth.js';
+import { fnv1a, TS, words16, writeDicom } from '../../test/dicom_synth.js';
+import { concatBytes } from './bytes.js';
 import { REPO_ROOT } from '../../test/fixtures.js';
 import { FormatError } from '../core/errors.js';
 import {
@@ -209,7 +210,7 @@ describe('native pixel formats', () => {
       columns: 3,
       bitsAllocated: 8,
       transferSyntax: TS.rle,
-      pixelData: [concat([header, segment])],
+      pixelData: [concatBytes([header, segment])],
     });
     assert.deepEqual(Array.from(parseDicom(file, 'rle8').pixels), [10, 20, 30, 9, 9, 9, 9, 9, 42]);
   });

@@ -10,6 +10,7 @@
 // is declared here rather than in dicom.ts so that volume.ts can name it without pulling the DICOM decoders
 // into every program that uses volumes (the viewer's typecheck included).
 import { MasamError } from '../core/errors.js';
+import { concatBytes } from './bytes.js';
 import type { Volume } from './volume.js';
 
 /** A point or vector in DICOM patient coordinates (LPS, mm). */
@@ -150,19 +151,9 @@ interface Element {
   readonly bytes: Uint8Array;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** Values have even length (PS3.5 §7.1.1): text pads with a space, UI and OB with NUL. */
 function padEven(bytes: Uint8Array, pad: number): Uint8Array {
-  return bytes.length % 2 === 0 ? bytes : concat([bytes, new Uint8Array([pad])]);
+  return bytes.length % 2 === 0 ? bytes : concatBytes([bytes, new Uint8Array([pad])]);
 }
 
 function element(tag: number, vr: string, value: Uint8Array): Element {
@@ -175,11 +166,11 @@ function element(tag: number, vr: string, value: Uint8Array): Element {
   head.setUint8(5, vr.charCodeAt(1));
   if (long) head.setUint32(8, value.length, true);
   else head.setUint16(6, value.length, true);
-  return { tag, bytes: concat([new Uint8Array(head.buffer), value]) };
+  return { tag, bytes: concatBytes([new Uint8Array(head.buffer), value]) };
 }
 
 function dataSet(elements: readonly Element[]): Uint8Array {
-  return concat([...elements].sort((a, b) => a.tag - b.tag).map((e) => e.bytes));
+  return concatBytes([...elements].sort((a, b) => a.tag - b.tag).map((e) => e.bytes));
 }
 
 /** A byte string (one character per byte, as copied from the source) → its bytes. */
@@ -261,7 +252,7 @@ class Encoder {
       head.setUint32(4, body.length, true);
       parts.push(new Uint8Array(head.buffer), body);
     }
-    return element(tag, 'SQ', concat(parts));
+    return element(tag, 'SQ', concatBytes(parts));
   }
   /** Code Sequence macro item (PS3.3 Table 8.8-1). */
   code(value: string, scheme: string, meaning: string): Element[] {
@@ -570,7 +561,7 @@ export function serializeDicomSeg(
   groupLength.setUint32(0, meta.length, true);
   const preamble = new Uint8Array(132);
   preamble.set([0x44, 0x49, 0x43, 0x4d], 128); // 'DICM'
-  const bytes = concat([
+  const bytes = concatBytes([
     preamble,
     element(0x00020000, 'UL', new Uint8Array(groupLength.buffer)).bytes,
     meta,

@@ -2,6 +2,7 @@
 // swapped. Decompression goes through fflate's streaming Gunzip, which handles multi-member files.
 import { Gunzip, gzipSync } from 'fflate';
 import { FormatError } from '../core/errors.js';
+import { concatBytes } from './bytes.js';
 
 /** True when `bytes` start with the gzip magic number 1f 8b. */
 export function isGzip(bytes: Uint8Array): boolean {
@@ -30,16 +31,7 @@ export function gunzip(bytes: Uint8Array, source = 'gzip data'): Uint8Array {
   } catch (err) {
     throw new FormatError(source, `corrupt or truncated gzip data (${(err as Error).message})`);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  let total = 0;
-  for (const c of chunks) total += c.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
 }
 
 /** Compresses `bytes` as a single gzip member (deflate level 6, zlib's default speed/size balance). */
