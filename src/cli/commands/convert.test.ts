@@ -13,25 +13,18 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it, mock } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 import { fixturePath } from '../../../test/fixtures.js';
 import { decodePng, labelSlice } from '../../io/frames.js';
 import { aff2axcodes, affineMaxDiff } from '../../io/geometry.js';
 import { niftiHeaderOf, parseNifti } from '../../io/nifti.js';
+import { runCommand } from '../../../test/cli.js';
 import { UsageError } from '../command.js';
 import { readVolume } from '../volume_files.js';
 import { convert } from './convert.js';
 
-async function runConvert(args: string[]): Promise<{ code: number; out: string }> {
-  const log = mock.method(console, 'log', () => undefined);
-  try {
-    const code = await convert.run(args);
-    return { code, out: log.mock.calls.map((c) => String(c.arguments[0])).join('\n') };
-  } finally {
-    log.mock.restore();
-  }
-}
+const runConvert = (args: string[]) => runCommand(convert, args);
 
 /** Frame t has red = 10·t + x, green = y, blue = 100 + t. */
 function writeFrames(dir: string, names: readonly string[], w: number, h: number): void {

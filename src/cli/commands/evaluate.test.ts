@@ -5,33 +5,17 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it, mock } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 import { Rng } from '../../core/rng.js';
 import { makePhantom } from '../../data/phantom.js';
 import { IDENTITY_AFFINE, type Volume } from '../../io/volume.js';
+import { runCommand } from '../../../test/cli.js';
 import { UsageError } from '../command.js';
 import { writeVolumeAtomic } from '../volume_files.js';
 import { evaluate } from './evaluate.js';
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function runEvaluate(args: string[]): Promise<Run> {
-  const log = mock.method(console, 'log', () => undefined);
-  const error = mock.method(console, 'error', () => undefined);
-  try {
-    const code = await evaluate.run(args);
-    const text = (m: typeof log) => m.mock.calls.map((c) => String(c.arguments[0])).join('\n');
-    return { code, out: text(log), err: text(error) };
-  } finally {
-    log.mock.restore();
-    error.mock.restore();
-  }
-}
+const runEvaluate = (args: string[]) => runCommand(evaluate, args);
 
 /** A label volume on an 8×8×4 grid of 1.5×1.5×3 mm with `fill(i, j, k)` as label. */
 function grid(

@@ -3,24 +3,17 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it, mock } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 import { fixturePath } from '../../../test/fixtures.js';
 import { loadMaSam } from '../../api/model.js';
 import { aff2axcodes, affineMaxDiff, toAffine } from '../../io/geometry.js';
+import { runCommand } from '../../../test/cli.js';
 import { UsageError } from '../command.js';
 import { type ModelFileInfo, type VolumeInfo, info } from './info.js';
 
 /** Runs `masam info` with `args` and returns its exit code and what it printed. */
-async function runInfo(args: string[]): Promise<{ code: number; out: string }> {
-  const log = mock.method(console, 'log', () => undefined);
-  try {
-    const code = await info.run(args);
-    return { code, out: log.mock.calls.map((c) => String(c.arguments[0])).join('\n') };
-  } finally {
-    log.mock.restore();
-  }
-}
+const runInfo = (args: string[]) => runCommand(info, args);
 
 async function infoJson(path: string): Promise<VolumeInfo> {
   const { code, out } = await runInfo([path, '--json']);

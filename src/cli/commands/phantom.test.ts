@@ -12,21 +12,14 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it, mock } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { listCases, parseDatasetJson } from '../../data/dataset.js';
+import { runCommand } from '../../../test/cli.js';
 import { UsageError } from '../command.js';
 import { readVolume } from '../volume_files.js';
 import { parseSize, phantom } from './phantom.js';
 
-async function runPhantom(args: string[]): Promise<{ code: number; out: string }> {
-  const log = mock.method(console, 'log', () => undefined);
-  try {
-    const code = await phantom.run(args);
-    return { code, out: log.mock.calls.map((c) => String(c.arguments[0])).join('\n') };
-  } finally {
-    log.mock.restore();
-  }
-}
+const runPhantom = (args: string[]) => runCommand(phantom, args);
 
 /** Checks the dataset in `dir` against the layout and reads every file back. */
 async function checkDataset(dir: string, channels: number, size: readonly number[]) {

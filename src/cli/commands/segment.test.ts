@@ -25,21 +25,14 @@ import { decodePng } from '../../io/frames.js';
 import { affineMaxDiff } from '../../io/geometry.js';
 import { parseNifti, serializeNifti } from '../../io/nifti.js';
 import type { Volume } from '../../io/volume.js';
+import { runCommand } from '../../../test/cli.js';
 import { UsageError } from '../command.js';
 import { readVolume } from '../volume_files.js';
 import { segment } from './segment.js';
 
 const K = 3; // num_classes 2 + background
 
-async function runSegment(args: string[]): Promise<{ code: number; out: string }> {
-  const log = mock.method(console, 'log', () => undefined);
-  try {
-    const code = await segment.run(args);
-    return { code, out: log.mock.calls.map((c) => String(c.arguments[0])).join('\n') };
-  } finally {
-    log.mock.restore();
-  }
-}
+const runSegment = (args: string[]) => runCommand(segment, args);
 
 /** Every file under `dir`, relative, sorted (to check that a failure wrote nothing). */
 function listFiles(dir: string): string[] {
@@ -241,14 +234,17 @@ describe('masam segment', () => {
     writeFileSync(join(cases, 'a.nii.gz'), readFileSync(ctPath));
     writeFileSync(join(cases, 'b.nii.gz'), new Uint8Array([0x1f, 0x8b, 1, 2, 3]));
     const outDir = join(tmp, 'cases_bad_out');
+    // segment.run itself, not runSegment: the rejection must not hide what it printed on the way.
+    const log = mock.method(console, 'log', () => undefined);
     const error = mock.method(console, 'error', () => undefined);
     try {
       await assert.rejects(
-        runSegment(['--model', run, '--input', cases, '--output', outDir]),
+        segment.run(['--model', run, '--input', cases, '--output', outDir]),
         /1 of 2 cases failed: b\.nii\.gz/,
       );
       assert.match(String(error.mock.calls[0]?.arguments[0]), /b\.nii\.gz/);
     } finally {
+      log.mock.restore();
       error.mock.restore();
     }
     assert.deepEqual(listFiles(outDir), ['a.labels.json', 'a.nii.gz']);
