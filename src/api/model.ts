@@ -13,7 +13,7 @@ import {
   officialParamName,
   type SamLoadReport,
 } from '../models/masam/checkpoint.js';
-import { MaSam, declareMaSamParams } from '../models/masam/masam.js';
+import { MaSam, declareMaSamParams, promptGraphInputs } from '../models/masam/masam.js';
 import { trainableNames } from '../models/masam/trainable.js';
 import { type MaSamConfig, type PresetName, resolveConfig } from '../models/sam/config.js';
 import { BUFFER_GROUP, ParamScope, ParamSource, type Weights } from '../nn/index.js';
@@ -255,18 +255,9 @@ export class MaSamModel {
     const source = new ParamSource({ graph, weights: this.weights });
     const images = shape[0]! * shape[1]!;
     const spec = options.prompts;
-    const points = spec?.points ?? 0;
     const out = new MaSam(this.config, new ParamScope(source)).forward(
       graph.input('image', 'float32', shape),
-      {
-        ...(spec && { boxes: graph.input('boxes', 'float32', [images, 4]) }),
-        ...(points > 0 && {
-          points: {
-            coords: graph.input('point_coords', 'float32', [images, points, 2]),
-            labels: graph.input('point_labels', 'float32', [images, points]),
-          },
-        }),
-      },
+      spec && promptGraphInputs(graph, images, spec.points),
     );
     const classNames =
       options.classNames ??
@@ -287,7 +278,7 @@ export class MaSamModel {
         'masam.class_names': JSON.stringify(classNames),
         'masam.preprocessing': JSON.stringify(options.preprocessing ?? { modality: 'ct' }),
         'masam.slices': String(options.slices),
-        ...(spec && { 'masam.prompts': JSON.stringify({ points }) }),
+        ...(spec && { 'masam.prompts': JSON.stringify({ points: spec.points }) }),
         'masam.input': 'image [batch, slices, 3, S, S] float32 on the 0–1 scale; stack-major output rows',
       },
     });

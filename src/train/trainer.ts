@@ -8,7 +8,7 @@ import { Rng } from '../core/rng.js';
 import { Graph, type Value } from '../graph/index.js';
 import { type PromptSpec, foregroundBox, stackPrompts } from '../data/prompts.js';
 import { dicePerClass } from '../metrics/dice.js';
-import { MaSam } from '../models/masam/masam.js';
+import { MaSam, promptGraphInputs } from '../models/masam/masam.js';
 import type { MaSamConfig } from '../models/sam/config.js';
 import { ParamScope, ParamSource, type Weights } from '../nn/index.js';
 import { type Device, type Session, compile } from '../runtime/index.js';
@@ -86,7 +86,7 @@ export class Trainer {
     };
     const out = new MaSam(cfg, new ParamScope(source)).forward(
       graph.input('image', 'float32', [b, d, 3, s, s]),
-      { noise, ...promptInputs(graph, b * d, this.options.prompts) },
+      { noise, ...(this.options.prompts && promptGraphInputs(graph, b * d, this.options.prompts.points)) },
     );
     const { loss, ce, dice } = segmentationLoss(
       out.lowResLogits,
@@ -158,7 +158,7 @@ export class Trainer {
     const source = new ParamSource({ graph, weights: this.weights, trainable: this.trainable });
     const out = new MaSam(cfg, new ParamScope(source)).forward(
       graph.input('image', 'float32', [1, d, 3, s, s]),
-      promptInputs(graph, d, this.options.prompts),
+      this.options.prompts && promptGraphInputs(graph, d, this.options.prompts.points),
     );
     return compile({ logits: out.lowResLogits }, { device: this.options.device ?? 'cpu' });
   }
@@ -184,11 +184,14 @@ export class Trainer {
         const centre = Math.min(start + (d - 1) / 2, c.nz - 1);
         const { image, label } = cases.stack(ci, centre, d);
         const feeds: Record<string, HostTensor> = { image: hostTensor('float32', [1, d, 3, s, s], image) };
-        const slicePrompts = Array.from({ length: d }, (_, t) => {
-          const box = foregroundBox(label, s, t * plane);
-          return box && { box, points: [] };
-        });
         const prompted = this.options.prompts;
+        // The true tight boxes, only for a box-prompted model (null: a slice without foreground).
+        const slicePrompts = prompted
+          ? Array.from({ length: d }, (_, t) => {
+              const box = foregroundBox(label, s, t * plane);
+              return box && { box, points: [] };
+            })
+          : [];
         if (prompted) {
           if (slicePrompts.every((p) => p === null)) continue; // no prompt: every slice is background
           const sp = stackPrompts(slicePrompts, prompted);
@@ -267,25 +270,7 @@ export class Trainer {
   }
 }
 
-/** The prompt inputs of a box-prompted graph over `images` images (nothing without prompts). */
-function promptInputs(
-  graph: Graph,
-  images: number,
-  spec: PromptSpec | undefined,
-): { boxes?: Value; points?: { coords: Value; labels: Value } } {
-  if (!spec) return {};
-  return {
-    boxes: graph.input('boxes', 'float32', [images, 4]),
-    ...(spec.points > 0 && {
-      points: {
-        coords: graph.input('point_coords', 'float32', [images, spec.points, 2]),
-        labels: graph.input('point_labels', 'float32', [images, spec.points]),
-      },
-    }),
-  };
-}
-
-/** Feeds for promptInputs (point inputs only exist with point slots). */
+/** Feeds for promptGraphInputs (point inputs only exist with point slots). */
 function promptFeeds(p: NonNullable<TrainingBatch['prompts']>): Record<string, HostTensor> {
   return {
     boxes: p.boxes,

@@ -86,6 +86,26 @@ export class MaSam {
   }
 }
 
+/**
+ * The prompt inputs of the box-prompted variant over `images` images — 'boxes' [n, 4] and, with point
+ * slots, 'point_coords' [n, P, 2] and 'point_labels' [n, P] — named as exported models take them.
+ */
+export function promptGraphInputs(
+  graph: Graph,
+  images: number,
+  pointSlots: number,
+): Pick<MaSamForwardOptions, 'boxes' | 'points'> {
+  return {
+    boxes: graph.input('boxes', 'float32', [images, 4]),
+    ...(pointSlots > 0 && {
+      points: {
+        coords: graph.input('point_coords', 'float32', [images, pointSlots, 2]),
+        labels: graph.input('point_labels', 'float32', [images, pointSlots]),
+      },
+    }),
+  };
+}
+
 /** Every parameter of a config's model with its shape and group, without allocating weights. */
 export function declareMaSamParams(cfg: MaSamConfig): {
   shapes: Map<string, readonly number[]>;
