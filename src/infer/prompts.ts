@@ -17,7 +17,9 @@ import { MasamError } from '../core/errors.js';
 import { hostTensor } from '../core/host_tensor.js';
 import type { Box, PromptPoint, PromptSpec, SlicePrompt } from '../data/prompts.js';
 import { zoomToShape } from '../data/zoom.js';
-import type { InputDims } from './stacks.js';
+import type { Volume } from '../io/volume.js';
+import type { ModelInfo } from './model_info.js';
+import { type InputDims, checkModality } from './stacks.js';
 
 export interface VolumePromptsJson {
   readonly box3d?: readonly number[];
@@ -140,4 +142,25 @@ export function volumePrompts(
     if (!box && pts.length === 0) return null;
     return { box: box ?? [0, 0, size, size], points: pts };
   });
+}
+
+/**
+ * volumePrompts for `volume` under an exported model's `info` (what `masam segment --prompts` and the
+ * viewer both do): the volume's dims, checked against the model's modality, and the model's point slots.
+ * @param promptsSource names the prompts in errors; `volumeSource` names the volume
+ */
+export function promptsForVolume(
+  json: unknown,
+  volume: Pick<Volume, 'shape'>,
+  info: ModelInfo,
+  promptsSource: string,
+  volumeSource: string,
+): (SlicePrompt | null)[] {
+  return volumePrompts(
+    json,
+    checkModality(volume, info.preprocessing.modality, volumeSource),
+    info.imageSize,
+    info.prompts ?? { points: 0 },
+    promptsSource,
+  );
 }

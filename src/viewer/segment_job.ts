@@ -3,9 +3,8 @@
 // the CLI uses (and, for a box-prompted model, the same prompt mapping), so the browser's labels equal
 // `masam segment`'s. Nothing leaves the machine.
 import { type ModelInfo, modelInfoFromMetadata } from '../infer/model_info.js';
-import { volumePrompts } from '../infer/prompts.js';
+import { promptsForVolume } from '../infer/prompts.js';
 import { segmentVolume, sessionStackRunner } from '../infer/segment.js';
-import { checkModality } from '../infer/stacks.js';
 import { parseNifti, serializeNifti } from '../io/nifti.js';
 import { inspectModel } from '../onnx/inspect.js';
 import {
@@ -93,14 +92,7 @@ export class SegmentJob {
     // As `masam segment --prompts` does (src/cli/commands/segment.ts): the voxel box onto each slice's model
     // plane; segmentVolume refuses prompts for a model without them and a prompted model without prompts.
     const prompts =
-      request.prompts &&
-      volumePrompts(
-        request.prompts,
-        checkModality(volume, info.preprocessing.modality, request.name),
-        info.imageSize,
-        info.prompts ?? { points: 0 },
-        'prompts',
-      );
+      request.prompts && promptsForVolume(request.prompts, volume, info, 'prompts', request.name);
     const run = sessionStackRunner(current.session, info);
     const result = await segmentVolume(volume, info, run, {
       source: request.name,

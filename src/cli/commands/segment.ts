@@ -11,9 +11,8 @@ import { PNG } from 'pngjs';
 import { writeFileAtomic } from '../../api/files.js';
 import { MasamError } from '../../core/errors.js';
 import { type OverlayOptions, overlayMontage } from '../../infer/overlay.js';
-import { volumePrompts } from '../../infer/prompts.js';
+import { promptsForVolume } from '../../infer/prompts.js';
 import { type SegmentResult, segmentVolume } from '../../infer/segment.js';
-import { checkModality } from '../../infer/stacks.js';
 import { serializeDicomSeg } from '../../io/dicom_seg.js';
 import { labelSlice, maskToPng } from '../../io/frames.js';
 import { niftiHeaderOf } from '../../io/nifti.js';
@@ -283,7 +282,7 @@ async function writeOutputs(
   return out.labels;
 }
 
-/** Reads a prompts.json (its entries are checked per volume by volumePrompts). */
+/** Reads a prompts.json (its entries are checked per volume by promptsForVolume). */
 async function readPrompts(file: string): Promise<{ file: string; json: unknown }> {
   let text: string;
   try {
@@ -311,13 +310,7 @@ async function segmentOne(job: Job, model: OpenedModel, settings: Settings): Pro
   try {
     const prompts =
       settings.prompts &&
-      volumePrompts(
-        settings.prompts.json,
-        checkModality(volume, model.info.preprocessing.modality, job.input),
-        model.info.imageSize,
-        model.info.prompts ?? { points: 0 },
-        settings.prompts.file,
-      );
+      promptsForVolume(settings.prompts.json, volume, model.info, settings.prompts.file, job.input);
     result = await segmentVolume(volume, model.info, model.run, {
       stride: settings.stride,
       ...(prompts && { prompts }),
