@@ -89,7 +89,8 @@ export function cacheCase(
 }
 
 export class SliceCache {
-  private promptCentres?: { caseIndex: number; centre: number }[];
+  /** foregroundCentres per stack depth, computed once. */
+  private readonly promptCentres = new Map<number, { caseIndex: number; centre: number }[]>();
 
   constructor(
     readonly cases: readonly CachedCase[],
@@ -201,21 +202,21 @@ export class SliceCache {
 
   /** Every (case, centre) whose stack holds a foreground slice: where prompted inference runs. */
   foregroundCentres(depth: number): readonly { caseIndex: number; centre: number }[] {
-    if (!this.promptCentres) {
-      const plane = this.size * this.size;
-      this.promptCentres = [];
-      this.cases.forEach((c, caseIndex) => {
-        const fg = Array.from({ length: c.nz }, (_, z) =>
-          hasForeground(c.label.subarray(z * plane, (z + 1) * plane)),
-        );
-        for (let centre = 0; centre < c.nz; centre++)
-          if (stackSliceIndices(c.nz, centre, depth).some((z) => fg[z]))
-            this.promptCentres!.push({ caseIndex, centre });
-      });
-      if (this.promptCentres.length === 0)
-        throw new MasamError('box-prompted training needs labelled foreground: no case has any');
-    }
-    return this.promptCentres;
+    const known = this.promptCentres.get(depth);
+    if (known) return known;
+    const plane = this.size * this.size;
+    const centres: { caseIndex: number; centre: number }[] = [];
+    this.cases.forEach((c, caseIndex) => {
+      const fg = Array.from({ length: c.nz }, (_, z) =>
+        hasForeground(c.label.subarray(z * plane, (z + 1) * plane)),
+      );
+      for (let centre = 0; centre < c.nz; centre++)
+        if (stackSliceIndices(c.nz, centre, depth).some((z) => fg[z])) centres.push({ caseIndex, centre });
+    });
+    if (centres.length === 0)
+      throw new MasamError('box-prompted training needs labelled foreground: no case has any');
+    this.promptCentres.set(depth, centres);
+    return centres;
   }
 }
 
