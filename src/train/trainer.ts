@@ -27,6 +27,8 @@ export interface TrainerOptions {
   readonly weightDecay: number;
   readonly seed: number;
   readonly device?: Device;
+  /** ONNX Runtime intra-op threads (default: every core). */
+  readonly threads?: number;
   /** Box-prompted training (spec §11, data/prompts.ts): boxes from the labels, and this many point slots. */
   readonly prompts?: PromptSpec;
 }
@@ -103,7 +105,11 @@ export class Trainer {
       if (grads[i]) fetch[`grad/${n}`] = grads[i]!;
     });
     // Without ORT's arena the training graph's large, short-lived activations peak far lower.
-    return compile(fetch, { device: this.options.device ?? 'cpu', memoryArena: false });
+    return compile(fetch, {
+      device: this.options.device ?? 'cpu',
+      memoryArena: false,
+      ...(this.options.threads && { threads: this.options.threads }),
+    });
   }
 
   /** One optimiser step on a fresh augmented batch; the lr follows the official schedule. */
@@ -160,7 +166,13 @@ export class Trainer {
       graph.input('image', 'float32', [1, d, 3, s, s]),
       this.options.prompts && promptGraphInputs(graph, d, this.options.prompts.points),
     );
-    return compile({ logits: out.lowResLogits }, { device: this.options.device ?? 'cpu' });
+    return compile(
+      { logits: out.lowResLogits },
+      {
+        device: this.options.device ?? 'cpu',
+        ...(this.options.threads && { threads: this.options.threads }),
+      },
+    );
   }
 
   /**
