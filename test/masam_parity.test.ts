@@ -6,13 +6,22 @@ import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { type MaSamModel, loadMaSam } from '../src/api/model.js';
 import type { HostTensor } from '../src/core/index.js';
+import { readPth } from '../src/io/pth.js';
 import { readSafetensors } from '../src/io/safetensors.js';
+import { officialParamName } from '../src/models/masam/checkpoint.js';
+import { BUFFER_GROUP } from '../src/nn/param.js';
 import { clearCompileCache } from '../src/runtime/index.js';
 import { fixturePath } from './fixtures.js';
 
-interface TrainableEntry {
+interface ParamEntry {
   name: string;
   shape: number[];
+  masam_key: string | null;
+  sam_key: string | null;
+  loaded_via?: string;
+}
+
+interface TrainableEntry extends ParamEntry {
   grad_key: string;
   grad_is_none: boolean;
   grad_is_mathematically_zero: boolean;
@@ -36,6 +45,8 @@ for (const fixture of ['tiny-a', 'tiny-b']) {
     const config = JSON.parse(readFileSync(fixturePath(fixture, 'config.json'), 'utf8'));
     const names = JSON.parse(readFileSync(fixturePath(fixture, 'names.json'), 'utf8')) as {
       trainable: TrainableEntry[];
+      frozen: ParamEntry[];
+      buffers: (ParamEntry & { persistent: boolean })[];
     };
     const expected = readSafetensors(
       readFileSync(fixturePath(fixture, 'expected.safetensors')),
@@ -49,20 +60,47 @@ for (const fixture of ['tiny-a', 'tiny-b']) {
     const label = inputs.get('label')! as HostTensor<'int32'>;
     let model: MaSamModel;
 
-    it('loads both official checkpoints', async () => {
+    it('loads both official checkpoints: every official parameter, with the official source tensor', async () => {
       model = await loadMaSam({
         config,
         samCheckpoint: fixturePath(fixture, 'sam.pth'),
         masamCheckpoint: fixturePath(fixture, 'masam.pth'),
       });
-      const trainable = new Set(
-        [...model.trainable].length === names.trainable.length ? names.trainable.map((t) => t.name) : [],
+      // names.json was written by the official PyTorch module; the model's lists come from our own code.
+      const ours = (keep: (name: string) => boolean) =>
+        [...model.weights.keys()].filter(keep).map(officialParamName).sort();
+      const buffer = (n: string) => model.groups.get(n) === BUFFER_GROUP;
+      const sorted = (entries: { name: string }[]) => entries.map((e) => e.name).sort();
+      assert.deepEqual(
+        ours((n) => model.trainable.has(n)),
+        sorted(names.trainable),
       );
-      assert.equal(
-        trainable.size,
-        names.trainable.length,
-        'trainable parameter count equals the official one',
+      assert.deepEqual(
+        ours((n) => !model.trainable.has(n) && !buffer(n)),
+        sorted(names.frozen),
       );
+      assert.deepEqual(ours(buffer), sorted(names.buffers.filter((b) => b.persistent)));
+      // Each tensor holds what the official loader puts there: masam.pth wins over sam.pth, resized
+      // tables equal the official resize (expected.safetensors `loaded/…`).
+      const sam = readPth(readFileSync(fixturePath(fixture, 'sam.pth')), 'sam.pth');
+      const masam = readPth(readFileSync(fixturePath(fixture, 'masam.pth')), 'masam.pth');
+      const byOfficial = new Map([...model.weights].map(([n, t]) => [officialParamName(n), t]));
+      const mismatches: string[] = [];
+      for (const e of [...names.trainable, ...names.frozen, ...names.buffers.filter((b) => b.persistent)]) {
+        const got = byOfficial.get(e.name)!;
+        const ref = e.masam_key
+          ? masam.get(e.masam_key)
+          : e.loaded_via === 'resized by load_from'
+            ? expected.get(`loaded/${e.sam_key}`)
+            : e.sam_key
+              ? sam.get(e.sam_key)
+              : undefined;
+        if (!ref) mismatches.push(`${e.name}: no official source tensor`);
+        else if (got.shape.join() !== e.shape.join()) mismatches.push(`${e.name}: shape ${got.shape}`);
+        else if (!(relErr(got.data as Float32Array, ref) <= 1e-6))
+          mismatches.push(`${e.name}: values differ`);
+      }
+      assert.deepEqual(mismatches, []);
     });
 
     it('forward: low_res_logits and masks ≤ 1e-4, iou_predictions and image_embeddings ≤ 2e-5', async () => {
