@@ -29,8 +29,10 @@ export interface OpSpec {
   readonly build: (xs: readonly Value[]) => Value | readonly Value[];
   /** float64 unless ORT's CPU kernel only exists in float32. */
   readonly dtype?: 'float32' | 'float64';
-  /** Not differentiable: only the shape and forward checks run. */
+  /** Not differentiable: the VJP must give no gradient to any input (instead of the finite-difference check). */
   readonly noVjp?: boolean;
+  /** Finite-difference step and tolerance where the dtype's defaults do not fit (e.g. a float32 output). */
+  readonly vjpCheck?: { readonly epsilon: number; readonly tol: number };
 }
 
 /** ORT CPU has no float64 kernel for Erf, Sin, Cos, Conv, ConvTranspose, Resize (found by probing onnxruntime-node 1.23.2). */
@@ -111,11 +113,27 @@ export const OP_SPECS: readonly OpSpec[] = [
     inputs: [{ shape: [3, 4], domain: 'bool', noGrad: true }, { shape: [4] }, { shape: [3, 4] }],
     build: ([c, a, b]) => F.where(c!, a!, b!),
   },
+  // float → float casts are differentiable (the VJP casts back); casts to integers are not.
+  {
+    name: 'Cast float32 to float64',
+    primitive: 'Cast',
+    inputs: [{ shape: [2, 3] }],
+    build: ([a]) => F.cast(a!, 'float64'),
+    dtype: F32,
+  },
   {
     name: 'Cast float64 to float32',
     primitive: 'Cast',
     inputs: [{ shape: [2, 3] }],
     build: ([a]) => F.cast(a!, 'float32'),
+    // float32 outputs: the float64 step would only measure float32 rounding.
+    vjpCheck: { epsilon: 1e-2, tol: 1e-5 },
+  },
+  {
+    name: 'Cast float64 to int64',
+    primitive: 'Cast',
+    inputs: [{ shape: [2, 3], domain: 'positive' }],
+    build: ([a]) => F.cast(a!, 'int64'),
     noVjp: true,
   },
   {
