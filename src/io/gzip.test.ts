@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FormatError } from '../core/errors.js';
-import { gunzip, gzip, isGzip } from './gzip.js';
+import { gunzip, gunzipPrefix, gzip, isGzip } from './gzip.js';
 
 /** 3 MiB of patterned bytes: the decoder emits them in several output chunks. */
 const DATA = Uint8Array.from({ length: 3 << 20 }, (_, i) => (i * 7919) % 251);
@@ -49,5 +49,22 @@ describe('gzip adapter', () => {
     );
     assert.throws(() => gunzip(new Uint8Array([1, 2, 3]), 'x'), /x: not gzip data/);
     assert.equal(isGzip(new Uint8Array([0x1f])), false);
+  });
+
+  it('inflates no more than asked of a stream that holds far more (a decompression bomb)', () => {
+    const zeros = gzip(new Uint8Array(64 << 20), 9); // 64 MiB of zeros in ~64 KiB
+    const t0 = performance.now();
+    const head = gunzipPrefix(zeros, 1000, 'bomb.gz');
+    assert.ok(performance.now() - t0 < 200, 'the prefix is read without inflating the rest');
+    assert.equal(head.data.length, 1000);
+    assert.equal(head.complete, false);
+    const all = gunzipPrefix(gzip(DATA), DATA.length, 'exact.gz');
+    assert.equal(all.complete, true);
+    assert.deepEqual(all.data, DATA);
+    assert.throws(
+      () => gunzip(zeros, 'bomb.gz', 1 << 20),
+      (e: unknown) =>
+        e instanceof FormatError && /^bomb\.gz: decompresses past the 1048576-byte limit/.test(e.message),
+    );
   });
 });

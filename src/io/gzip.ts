@@ -1,37 +1,84 @@
 // gzip (RFC 1952) adapter over fflate: the one place the compression dependency is named, so it can be
-// swapped. Decompression goes through fflate's streaming Gunzip, which handles multi-member files.
+// swapped. Decompression goes through fflate's streaming Gunzip, which handles multi-member files, and is
+// always bounded: callers say how many bytes they will accept, and the compressed input is fed in pieces
+// small enough that no piece can inflate far past that (DEFLATE expands at most ~1032:1), so a
+// decompression bomb costs the bound in memory and time, never the bomb's size.
 import { Gunzip, gzipSync } from 'fflate';
 import { FormatError } from '../core/errors.js';
-import { concatBytes } from './bytes.js';
+
+/** Default cap on decompressed bytes when a caller gives none: 4 GiB (a 1024³ float32 volume is 4 GiB). */
+export const DEFAULT_MAX_INFLATED_BYTES = 4 * 1024 ** 3;
+
+/** DEFLATE's largest expansion: 258 output bytes per 2-bit-ish code, about 1032 per input byte. */
+export const DEFLATE_MAX_RATIO = 1032;
 
 /** True when `bytes` start with the gzip magic number 1f 8b. */
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
+/** The first bytes of a gzip stream's output. */
+export interface GzipPrefix {
+  /** The first min(limit, total) decompressed bytes. */
+  readonly data: Uint8Array;
+  /** True when the stream ended within the limit (`data` is all of it); false when it holds more. */
+  readonly complete: boolean;
+}
+
 /**
- * Decompresses a gzip stream (all members, concatenated).
+ * Decompresses at most `limit` bytes of a gzip stream (all members, concatenated) and says whether the
+ * stream holds more. Memory stays within about 2·limit plus one decoder piece, whatever the stream holds.
  * @param source named in the error when the stream is corrupt or truncated.
- * @throws FormatError when `bytes` is not gzip or ends early.
+ * @throws FormatError when `bytes` is not gzip, or is corrupt or ends early before `limit` bytes came out.
  */
-export function gunzip(bytes: Uint8Array, source = 'gzip data'): Uint8Array {
+export function gunzipPrefix(bytes: Uint8Array, limit: number, source = 'gzip data'): GzipPrefix {
   if (!isGzip(bytes)) throw new FormatError(source, 'not gzip data (missing 1f 8b magic)');
+  let out = new Uint8Array(Math.min(limit, 1 << 16));
+  let produced = 0;
+  let overflow = false;
   // The streaming decoder rather than gunzipSync: gunzipSync sizes its output from the last member's
-  // ISIZE trailer, which is wrong for multi-member files and for data over 4 GiB.
-  const chunks: Uint8Array[] = [];
+  // ISIZE trailer, which is wrong for multi-member files and for data over 4 GiB, and trusts it blindly.
   const stream = new Gunzip((chunk) => {
-    chunks.push(chunk);
+    const room = limit - produced;
+    if (chunk.length > room) overflow = true;
+    const take = Math.min(room, chunk.length);
+    if (produced + take > out.length) {
+      const grown = new Uint8Array(Math.min(limit, Math.max(2 * out.length, produced + take)));
+      grown.set(out.subarray(0, produced));
+      out = grown;
+    }
+    out.set(chunk.subarray(0, take), produced);
+    produced += take;
   });
   try {
-    // Fed in 1 MiB pieces: measured no slower than one push, and the decoder's buffers stay small.
-    const step = 1 << 20;
-    for (let at = 0; at < bytes.length; at += step) {
+    let at = 0;
+    while (at < bytes.length && !overflow) {
+      // A piece can inflate to at most ~1032× its size: feed no more than the room left can take (1 MiB
+      // pieces for ordinary data, measured no slower than one push).
+      const room = limit - produced;
+      const step = Math.min(1 << 20, Math.max(256, Math.ceil(room / DEFLATE_MAX_RATIO)));
       stream.push(bytes.subarray(at, at + step), at + step >= bytes.length);
+      at += step;
     }
   } catch (err) {
     throw new FormatError(source, `corrupt or truncated gzip data (${(err as Error).message})`);
   }
-  return chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
+  return { data: out.length === produced ? out : out.subarray(0, produced), complete: !overflow };
+}
+
+/**
+ * Decompresses a whole gzip stream (all members, concatenated), refusing one that inflates past `maxBytes`.
+ * @param source named in the error when the stream is corrupt, truncated or too large.
+ * @throws FormatError when `bytes` is not gzip, ends early, or decompresses past `maxBytes`.
+ */
+export function gunzip(
+  bytes: Uint8Array,
+  source = 'gzip data',
+  maxBytes = DEFAULT_MAX_INFLATED_BYTES,
+): Uint8Array {
+  const { data, complete } = gunzipPrefix(bytes, maxBytes, source);
+  if (!complete) throw new FormatError(source, `decompresses past the ${maxBytes}-byte limit`);
+  return data;
 }
 
 /** Compresses `bytes` as a single gzip member (deflate level 6, zlib's default speed/size balance). */

@@ -11,7 +11,13 @@ import { type DType, type TypedArray, allocate, isFloat } from '../core/dtype.js
 import { FormatError } from '../core/errors.js';
 import { aff2axcodes, affineMaxDiff } from './geometry.js';
 import { gunzip, gzip } from './gzip.js';
-import { niftiDatatypeName, niftiHeaderOf, parseNifti, serializeNifti } from './nifti.js';
+import {
+  NIFTI_TRAILING_SLACK,
+  niftiDatatypeName,
+  niftiHeaderOf,
+  parseNifti,
+  serializeNifti,
+} from './nifti.js';
 import { type NiftiHeader, encodeNiftiHeader, parseNiftiHeader } from './nifti_header.js';
 import type { Affine, Volume } from './volume.js';
 
@@ -523,6 +529,69 @@ describe('parseNifti on malformed files', () => {
     const h = parseNiftiHeader(good, 'good.nii');
     assert.deepEqual([h.version, h.datatype, h.bitpix, h.voxOffset], [1, 4, 16, 352]);
     assert.deepEqual(gunzip(gzip(good)), good);
+  });
+});
+
+describe('parseNifti decompression bounds', () => {
+  const small = serializeNifti({
+    data: Int16Array.from({ length: 10 }, (_, i) => i),
+    dtype: 'int16',
+    shape: [1, 1, 10],
+    spacing: [1, 1, 1],
+    affine: AFF,
+  });
+  /** gzip members of 1 MiB of zeros each: a multi-member stream inflating to `mib` MiB past `head`. */
+  function bomb(head: Uint8Array, mib: number): Uint8Array {
+    const member = gzip(new Uint8Array(1 << 20), 9);
+    const first = gzip(head);
+    const out = new Uint8Array(first.length + mib * member.length);
+    out.set(first);
+    for (let m = 0; m < mib; m++) out.set(member, first.length + m * member.length);
+    return out;
+  }
+
+  it('refuses a .nii.gz whose 1×1×10 header hides 200 MiB of zeros, quickly and in bounded memory', () => {
+    const gz = bomb(small, 200);
+    assert.ok(gz.length < 1 << 20, `the bomb is ${gz.length} bytes compressed`);
+    const before = process.memoryUsage();
+    const t0 = performance.now();
+    assert.throws(
+      () => parseNifti(gz, 'bomb.nii.gz'),
+      (err: unknown) =>
+        err instanceof FormatError &&
+        err.source === 'bomb.nii.gz' &&
+        /decompresses past the 372 bytes its header declares/.test(err.message),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const after = process.memoryUsage();
+    assert.ok(seconds < 0.5, `took ${seconds.toFixed(3)} s`);
+    // Whatever was inflated is still unreclaimed garbage here, so it shows in the growth.
+    const grownMiB = (after.arrayBuffers - before.arrayBuffers) / 2 ** 20;
+    assert.ok(grownMiB < 16, `array buffers grew by ${grownMiB.toFixed(1)} MiB`);
+  });
+
+  it('reads a .nii.gz with a little trailing padding (up to NIFTI_TRAILING_SLACK) as nibabel does', () => {
+    const padded = new Uint8Array(small.length + NIFTI_TRAILING_SLACK);
+    padded.set(small);
+    const v = parseNifti(gzip(padded), 'padded.nii.gz');
+    assert.deepEqual(Array.from(v.data as Int16Array), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.throws(() => parseNifti(bomb(small, 1), 'more.nii.gz'), /more\.nii\.gz: decompresses past/);
+  });
+
+  it('refuses a header declaring more than maxBytes before inflating the data', () => {
+    const big = serializeNifti({
+      data: new Float32Array(64 * 64 * 64),
+      dtype: 'float32',
+      shape: [64, 64, 64],
+      spacing: [1, 1, 1],
+      affine: AFF,
+    });
+    const gz = gzip(big);
+    assert.equal(parseNifti(gz, 'ok.nii.gz').data.length, 64 ** 3);
+    assert.throws(
+      () => parseNifti(gz, 'big.nii.gz', { maxBytes: 1 << 20 }),
+      /big\.nii\.gz: .*declare 1048928 bytes, more than the 1048576-byte limit/,
+    );
   });
 });
 

@@ -3,7 +3,7 @@
 // Header layout and the affine rules live in nifti_header.ts.
 import { type DType, type TypedArray, isFloat } from '../core/dtype.js';
 import { FormatError, MasamError } from '../core/errors.js';
-import { gunzip, gzip, isGzip } from './gzip.js';
+import { DEFAULT_MAX_INFLATED_BYTES, gunzipPrefix, gzip, isGzip } from './gzip.js';
 import {
   NIFTI1_MIN_VOX_OFFSET,
   NIFTI2_MIN_VOX_OFFSET,
@@ -157,6 +157,70 @@ function volumeShape(dims: readonly number[], source: string): number[] {
   return shape;
 }
 
+/** Options of parseNifti. */
+export interface NiftiReadOptions {
+  /**
+   * Largest image (vox_offset + voxel data, in bytes) accepted, default DEFAULT_MAX_INFLATED_BYTES (4 GiB).
+   * A header declaring more is refused before anything is decompressed.
+   */
+  readonly maxBytes?: number;
+}
+
+/**
+ * Decompressed bytes tolerated after the declared image data of a .nii.gz (ignored, as nibabel ignores
+ * them): nifti1.h defines nothing after vox_offset + dims·bitpix/8, but block-aligned copies and some
+ * writers leave padding. More than this is refused: a stream holding far more than its header declares is
+ * corrupt (wrong dims) or hostile (a decompression bomb), and inflating it would cost its size.
+ */
+export const NIFTI_TRAILING_SLACK = 64 * 1024;
+
+/** Where the voxel data lies: its offset, byte count and on-disk datatype, checked against `maxBytes`. */
+function dataLayout(h: NiftiHeader, source: string, maxBytes: number) {
+  const info = DATATYPES[h.datatype];
+  if (info?.dtype === undefined) {
+    throw new FormatError(source, `unsupported datatype ${h.datatype} (${niftiDatatypeName(h.datatype)})`);
+  }
+  if (!Number.isSafeInteger(h.voxOffset) || h.voxOffset < 0) {
+    throw new FormatError(source, `vox_offset ${h.voxOffset} is not a byte offset`);
+  }
+  // A single-file image's data cannot start inside the header; nibabel resets such offsets the same way.
+  const minOffset = h.version === 1 ? NIFTI1_MIN_VOX_OFFSET : NIFTI2_MIN_VOX_OFFSET;
+  const offset = Math.max(h.voxOffset, minOffset);
+  const count = h.dims.reduce((a, b) => a * b, 1);
+  const need = count * info.bytes;
+  if (!Number.isSafeInteger(offset + need))
+    throw new FormatError(source, `inconsistent dims: [${h.dims.join(', ')}] overflow`);
+  if (offset + need > maxBytes) {
+    throw new FormatError(
+      source,
+      `dims [${h.dims.join(', ')}] of ${info.name} after vox_offset ${offset} declare ${offset + need} bytes, ` +
+        `more than the ${maxBytes}-byte limit (maxBytes)`,
+    );
+  }
+  return { info: { ...info, dtype: info.dtype }, offset, count, need };
+}
+
+/**
+ * The uncompressed file: the bytes themselves, or for .nii.gz the header inflated first and validated,
+ * then at most the image it declares (+ NIFTI_TRAILING_SLACK), so a bomb is refused after inflating only
+ * what its header promises.
+ */
+function inflateDeclared(bytes: Uint8Array, source: string, maxBytes: number): Uint8Array {
+  if (!isGzip(bytes)) return bytes;
+  const head = gunzipPrefix(bytes, NIFTI2_MIN_VOX_OFFSET, source).data;
+  const { offset, need } = dataLayout(parseNiftiHeader(head, source), source, maxBytes);
+  const declared = offset + need;
+  const { data, complete } = gunzipPrefix(bytes, declared + NIFTI_TRAILING_SLACK, source);
+  if (!complete) {
+    throw new FormatError(
+      source,
+      `decompresses past the ${declared} bytes its header declares (more than ${NIFTI_TRAILING_SLACK} bytes ` +
+        'of trailing data): corrupt dims or a decompression bomb',
+    );
+  }
+  return data;
+}
+
 /**
  * Parses a .nii or .nii.gz image (gzip detected from the bytes) into a Volume.
  *
@@ -167,18 +231,14 @@ function volumeShape(dims: readonly number[], source: string): number[] {
  *
  * @param source file name used in error messages.
  * @throws FormatError for a truncated file, wrong magic or sizeof_hdr, inconsistent dims, an unsupported
- *   datatype or a vox_offset beyond the end of the file.
+ *   datatype, a vox_offset beyond the end of the file, an image larger than `options.maxBytes`, or a
+ *   .nii.gz that decompresses past what its header declares.
  */
-export function parseNifti(bytes: Uint8Array, source: string): Volume {
-  const raw = isGzip(bytes) ? gunzip(bytes, source) : bytes;
+export function parseNifti(bytes: Uint8Array, source: string, options: NiftiReadOptions = {}): Volume {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_INFLATED_BYTES;
+  const raw = inflateDeclared(bytes, source, maxBytes);
   const h = parseNiftiHeader(raw, source);
-  const info = DATATYPES[h.datatype];
-  if (info?.dtype === undefined) {
-    throw new FormatError(source, `unsupported datatype ${h.datatype} (${niftiDatatypeName(h.datatype)})`);
-  }
-  // A single-file image's data cannot start inside the header; nibabel resets such offsets the same way.
-  const minOffset = h.version === 1 ? NIFTI1_MIN_VOX_OFFSET : NIFTI2_MIN_VOX_OFFSET;
-  const offset = Math.max(h.voxOffset, minOffset);
+  const { info, offset, count, need } = dataLayout(h, source, maxBytes);
   if (offset > raw.length) {
     throw new FormatError(
       source,
@@ -186,10 +246,6 @@ export function parseNifti(bytes: Uint8Array, source: string): Volume {
     );
   }
   const shape = volumeShape(h.dims, source);
-  const count = h.dims.reduce((a, b) => a * b, 1);
-  const need = count * info.bytes;
-  if (!Number.isSafeInteger(need))
-    throw new FormatError(source, `inconsistent dims: [${h.dims.join(', ')}] overflow`);
   if (offset + need > raw.length) {
     throw new FormatError(
       source,
