@@ -13,7 +13,6 @@ import {
   appendFileChecked,
   removeStaleTemporaries,
   tempPathFor,
-  writeChunksAtomic,
   writeFileAtomic,
   writeFilesAtomic,
 } from './files.js';
@@ -27,7 +26,7 @@ describe('writeFileAtomic on a working disk', () => {
   it('writes chunks as one file, replaces the previous file and leaves no temporary file', async () => {
     const path = join(dir, 'out.bin');
     writeFileSync(path, 'previous');
-    await writeChunksAtomic(path, [bytes(1000), bytes(5, 2)]);
+    await writeFilesAtomic([[path, [bytes(1000), bytes(5, 2)]]]);
     assert.deepEqual(new Uint8Array(readFileSync(path)), new Uint8Array([...bytes(1000), ...bytes(5, 2)]));
     assert.deepEqual(temporariesUnder(dir), []);
   });

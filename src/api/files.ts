@@ -143,18 +143,14 @@ async function writeTemporary(path: string, chunks: readonly Uint8Array[]): Prom
 
 /** Writes `bytes` to `path` atomically and checked (see the file comment). @throws WriteError */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  await writeChunksAtomic(path, [bytes]);
-}
-
-/** Writes several chunks as one file, atomically (for ONNX external data and large checkpoints). */
-export async function writeChunksAtomic(path: string, chunks: readonly Uint8Array[]): Promise<void> {
-  await writeFilesAtomic([[path, chunks]]);
+  await writeFilesAtomic([[path, bytes]]);
 }
 
 /**
  * Writes several files as one step: every file goes to its temporary file first, and only when all are
  * written and synced are they renamed into place. A failure while writing leaves every previous file
- * as it was (a report or a label map with its probabilities is never half old, half new).
+ * as it was (a report or a label map with its probabilities is never half old, half new). A file's
+ * content is one byte array or several chunks (ONNX external data, large checkpoints).
  * @throws WriteError naming the file that failed.
  */
 export async function writeFilesAtomic(

@@ -24,7 +24,7 @@ import { segmentationLoss } from '../train/losses.js';
 import type { PromptSpec } from '../data/prompts.js';
 import type { Preprocessing } from '../infer/model_info.js';
 import { exportModel } from '../onnx/export.js';
-import { writeChunksAtomic, writeFileAtomic } from './files.js';
+import { writeFilesAtomic } from './files.js';
 import { type ApiTensor, checkTensor } from './tensor.js';
 
 export type ConfigInput = PresetName | ({ preset?: PresetName } & Partial<MaSamConfig>);
@@ -282,9 +282,14 @@ export class MaSamModel {
         'masam.input': 'image [batch, slices, 3, S, S] float32 on the 0–1 scale; stack-major output rows',
       },
     });
-    if (exported.externalData)
-      await writeChunksAtomic(join(dirname(path), location), exported.externalData.chunks);
-    await writeFileAtomic(path, exported.model);
+    // The model and its external data as one set: a failed write leaves the previous pair, never a new
+    // model beside old weights.
+    await writeFilesAtomic([
+      ...(exported.externalData
+        ? [[join(dirname(path), location), exported.externalData.chunks] as const]
+        : []),
+      [path, exported.model],
+    ]);
   }
 }
 

@@ -1,9 +1,17 @@
 // Volumes on disk for the CLI: reading by extension and folder content (NIfTI, DICOM, PNG/JPEG frames) and
-// atomic writes (a temp file in the target's directory, fsync, rename), so no partial file is ever left.
+// checked atomic writes (api/files.ts: a temp file in the target's folder, every byte checked, fsync,
+// rename), so no partial file is ever left, even on a full disk.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, open, readFile, readdir, rename, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeQuietly, tempPathFor, writeFileAtomic } from '../api/files.js';
+import {
+  commitTemporary,
+  removeQuietly,
+  removeStaleTemporaries,
+  tempPathFor,
+  writeFileAtomic,
+  writeFilesAtomic,
+} from '../api/files.js';
 import { FormatError, MasamError } from '../core/errors.js';
 import {
   type FramesToVolumeOptions,
@@ -142,37 +150,47 @@ export async function readVolume(path: string, options: ReadVolumeOptions = {}):
   throw new FormatError(path, 'unknown file type (expected .nii, .nii.gz, DICOM, .png or .jpg)');
 }
 
-/** A temp file name beside `path` (same directory, so the final rename is atomic). */
+/**
+ * `volume` as the bytes of a NIfTI file at `path`: gzipped when `path` ends in .nii.gz.
+ * @throws MasamError when `path` does not end in .nii or .nii.gz.
+ */
+export function niftiBytesFor(path: string, volume: Volume, options: NiftiWriteOptions = {}): Uint8Array {
+  const m = NIFTI_EXT.exec(path);
+  if (m === null) throw new MasamError(`${path}: a volume is written as .nii or .nii.gz`);
+  return serializeNifti(volume, { gzip: m[1] !== undefined, ...options });
+}
+
 /**
  * Writes `volume` as NIfTI, gzipped when `path` ends in .nii.gz, atomically (see writeFileAtomic).
- * @throws MasamError when `path` does not end in .nii or .nii.gz.
+ * @throws MasamError when `path` does not end in .nii or .nii.gz; WriteError when the write fails.
  */
 export async function writeVolumeAtomic(
   path: string,
   volume: Volume,
   options: NiftiWriteOptions = {},
 ): Promise<void> {
-  const m = NIFTI_EXT.exec(path);
-  if (m === null) throw new MasamError(`${path}: a volume is written as .nii or .nii.gz`);
-  await writeFileAtomic(path, serializeNifti(volume, { gzip: m[1] !== undefined, ...options }));
+  await writeFileAtomic(path, niftiBytesFor(path, volume, options));
 }
 
 /**
  * Writes each frame t of a [W, H, T] label volume as `<prefix><t>.png` (8-bit label values, t zero-padded)
- * into `dir`, creating it; each file is written atomically.
+ * into `dir`, creating it; all files are written atomically as one set (writeFilesAtomic).
  * @returns the paths written.
  */
 export async function writeMaskPngs(dir: string, volume: Volume, prefix = 'mask_'): Promise<string[]> {
   await mkdir(dir, { recursive: true });
+  await removeStaleTemporaries(dir);
   const n = volume.shape[2] ?? 1;
   const width = Math.max(4, String(n - 1).length);
-  const paths: string[] = [];
+  const files: [string, Uint8Array][] = [];
   for (let t = 0; t < n; t++) {
-    const p = join(dir, `${prefix}${String(t).padStart(width, '0')}.png`);
-    await writeFileAtomic(p, maskToPng(labelSlice(volume, t)));
-    paths.push(p);
+    files.push([
+      join(dir, `${prefix}${String(t).padStart(width, '0')}.png`),
+      maskToPng(labelSlice(volume, t)),
+    ]);
   }
-  return paths;
+  await writeFilesAtomic(files);
+  return files.map(([p]) => p);
 }
 
 /** Options of writeMp4Atomic. */
@@ -224,9 +242,9 @@ export async function writeMp4Atomic(path: string, volume: Volume, options: Mp4O
         child.stdin.end();
       })().catch(reject);
     });
-    await rename(tmp, path);
   } catch (err) {
     await removeQuietly(tmp);
     throw err;
   }
+  await commitTemporary(tmp, path);
 }

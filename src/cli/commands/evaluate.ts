@@ -4,7 +4,7 @@
 // Everything is computed before anything is written, so a failed run leaves --out untouched.
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { writeFileAtomic } from '../../api/files.js';
+import { removeStaleTemporaries, writeFilesAtomic } from '../../api/files.js';
 import { MasamError } from '../../core/errors.js';
 import { formatShape } from '../../core/shape.js';
 import { parseDatasetJson } from '../../data/dataset.js';
@@ -439,7 +439,9 @@ export const evaluate: Command = {
     const { summary } = evaluation;
     const json = evaluationJson(evaluation);
     await mkdir(out, { recursive: true });
-    for (const [name, bytes] of files) await writeFileAtomic(join(out, name), bytes);
+    await removeStaleTemporaries(out);
+    // One set: a failed write (a full disk) leaves the previous report whole, not half old, half new.
+    await writeFilesAtomic(files.map(([name, bytes]) => [join(out, name), bytes]));
     for (const w of evaluation.warnings) console.error(`masam evaluate: warning: ${w}`);
     if (values.json) {
       console.log(JSON.stringify(json, null, 2));

@@ -8,7 +8,7 @@ import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { PNG } from 'pngjs';
-import { writeFileAtomic } from '../../api/files.js';
+import { removeStaleTemporaries, writeFilesAtomic } from '../../api/files.js';
 import { MasamError } from '../../core/errors.js';
 import { type OverlayOptions, overlayMontage } from '../../infer/overlay.js';
 import { promptsForVolume } from '../../infer/prompts.js';
@@ -21,7 +21,7 @@ import type { Device } from '../../runtime/index.js';
 import { type Command, UsageError, parseCommandArgs } from '../command.js';
 import { type OpenedModel, openModel } from '../model_files.js';
 import { version } from '../version.js';
-import { naturalCompare, readVolume, writeVolumeAtomic } from '../volume_files.js';
+import { naturalCompare, niftiBytesFor, readVolume } from '../volume_files.js';
 
 const USAGE = [
   'Usage: masam segment --model <run dir | model.onnx> --input <in> --output <out> [options]',
@@ -210,8 +210,8 @@ function targetsFor(job: Job, frames: boolean): Targets {
   };
 }
 
-/** The labels as a DICOM-SEG of the input series (io/dicom_seg.ts), written atomically. */
-async function writeDicomSeg(path: string, input: Volume, labels: Volume, classNames: readonly string[]) {
+/** The labels as a DICOM-SEG of the input series (io/dicom_seg.ts), for `path`. */
+function dicomSegBytes(path: string, input: Volume, labels: Volume, classNames: readonly string[]) {
   const series = input.source?.dicom;
   if (!series) throw new MasamError(`${path}: the input is not a DICOM series`); // segmentOne checked it
   const seg = serializeDicomSeg(labels, series, {
@@ -220,10 +220,13 @@ async function writeDicomSeg(path: string, input: Volume, labels: Volume, classN
     softwareVersion: `masam ${version}`,
   });
   if (seg.empty) console.log(`${path}: no class found; the DICOM-SEG holds empty segments`);
-  await writeFileAtomic(path, seg.bytes);
+  return seg.bytes;
 }
 
-/** Writes everything for one input; returns the label map's path. */
+/**
+ * Writes everything for one input as one set (writeFilesAtomic): a failure, such as a full disk, leaves
+ * every previous output as it was. Returns the label map's path.
+ */
 async function writeOutputs(
   job: Job,
   volume: Volume,
@@ -233,7 +236,10 @@ async function writeOutputs(
 ): Promise<string> {
   const { info } = model;
   const out = targetsFor(job, volume.source?.format === 'frames');
-  await mkdir(out.pngMasks ? out.labels : dirname(out.labels), { recursive: true });
+  const folder = out.pngMasks ? out.labels : dirname(out.labels);
+  await mkdir(folder, { recursive: true });
+  await removeStaleTemporaries(folder); // left by a segment that was killed
+  const files: [string, Uint8Array][] = [];
   if (out.pngMasks) {
     const names = volume.source?.header?.['names'];
     const n = result.labels.shape[2]!;
@@ -243,13 +249,16 @@ async function writeOutputs(
       const file = frame
         ? basename(frame).replace(/\.(png|jpe?g)$/i, '.png')
         : `mask_${String(t).padStart(width, '0')}.png`;
-      await writeFileAtomic(join(out.labels, file), maskToPng(labelSlice(result.labels, t)));
+      files.push([join(out.labels, file), maskToPng(labelSlice(result.labels, t))]);
     }
   } else if (out.dicomSeg) {
-    await writeDicomSeg(out.labels, volume, result.labels, info.classNames);
+    files.push([out.labels, dicomSegBytes(out.labels, volume, result.labels, info.classNames)]);
   } else {
     const description = `masam labels, ${info.classNames.length} classes: see ${basename(out.sidecar)}`;
-    await writeVolumeAtomic(out.labels, result.labels, { description: description.slice(0, 79) });
+    files.push([
+      out.labels,
+      niftiBytesFor(out.labels, result.labels, { description: description.slice(0, 79) }),
+    ]);
   }
   const sidecarJson = {
     labels: Object.fromEntries(info.classNames.map((name, i) => [name, i])),
@@ -260,13 +269,16 @@ async function writeOutputs(
     stride: settings.stride,
     masam: version,
   };
-  await writeFileAtomic(out.sidecar, new TextEncoder().encode(`${JSON.stringify(sidecarJson, null, 2)}\n`));
+  files.push([out.sidecar, new TextEncoder().encode(`${JSON.stringify(sidecarJson, null, 2)}\n`)]);
   if (result.probabilities) {
     const src = niftiHeaderOf(volume);
-    await writeVolumeAtomic(out.probabilities, result.probabilities, {
-      description: 'masam class probabilities [nx, ny, nz, K]',
-      ...(src ? { version: src.version, qformCode: src.qformCode, sformCode: src.sformCode } : {}),
-    });
+    files.push([
+      out.probabilities,
+      niftiBytesFor(out.probabilities, result.probabilities, {
+        description: 'masam class probabilities [nx, ny, nz, K]',
+        ...(src ? { version: src.version, qformCode: src.qformCode, sformCode: src.sformCode } : {}),
+      }),
+    ]);
   }
   if (settings.overlay !== undefined) {
     const options: OverlayOptions = {
@@ -277,8 +289,9 @@ async function writeOutputs(
     const png = new PNG({ width: image.width, height: image.height });
     png.data = Buffer.from(image.rgba.buffer, image.rgba.byteOffset, image.rgba.byteLength);
     await mkdir(settings.overlay, { recursive: true });
-    await writeFileAtomic(join(settings.overlay, `${stemOf(job.input)}.png`), PNG.sync.write(png));
+    files.push([join(settings.overlay, `${stemOf(job.input)}.png`), PNG.sync.write(png)]);
   }
+  await writeFilesAtomic(files);
   return out.labels;
 }
 
