@@ -12,6 +12,14 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
+/**
+ * `usage` followed by an "Examples:" section: one or two real command lines, as a user would type them
+ * (`masam <name> …`; test/usage_examples.test.ts runs each one to check that it parses).
+ */
+export function withExamples(usage: string, examples: readonly string[]): string {
+  return [usage, '', 'Examples:', ...examples.map((e) => `  ${e}`)].join('\n');
+}
+
 /** A user mistake on the command line: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';

@@ -143,6 +143,17 @@ describe('masam convert', () => {
     },
   );
 
+  it('creates a missing output folder (NIfTI and PNG masks), as segment does', async () => {
+    const src = fixturePath('nifti', 'labels_uint8.nii.gz');
+    const out = join(tmp, 'not', 'yet', 'x.nii.gz');
+    assert.equal((await runConvert([src, out])).code, 0);
+    assert.deepEqual(parseNifti(readFileSync(out), out).shape, (await readVolume(src)).shape);
+    assert.deepEqual(tempFiles(join(tmp, 'not', 'yet')), []);
+    const masks = join(tmp, 'masks', 'deeper/');
+    assert.equal((await runConvert([src, masks])).code, 0);
+    assert.ok(readdirSync(masks).some((n) => n.endsWith('.png')));
+  });
+
   it('rejects a missing path, an unknown output type and a bad --fps as usage errors', async () => {
     await assert.rejects(runConvert([join(tmp, 'video')]), UsageError);
     await assert.rejects(

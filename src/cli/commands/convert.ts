@@ -1,24 +1,30 @@
 // `masam convert <in> <out>`: a DICOM series, a frames folder or a NIfTI file → NIfTI (.nii/.nii.gz), and
-// frame or mask volumes → MP4 (through ffmpeg) or a folder of 8-bit PNG masks. Every write is atomic.
+// frame or mask volumes → MP4 (through ffmpeg) or a folder of 8-bit PNG masks. Every write is atomic; a
+// missing output folder is created.
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { aff2axcodes } from '../../io/geometry.js';
 import type { Volume } from '../../io/volume.js';
-import { type Command, UsageError, parseCommandArgs } from '../command.js';
+import { type Command, UsageError, parseCommandArgs, withExamples } from '../command.js';
 import { readVolume, writeMaskPngs, writeMp4Atomic, writeVolumeAtomic } from '../volume_files.js';
 
-const USAGE = [
-  'Usage: masam convert <in> <out> [--gray] [--fps N] [--nifti2]',
-  '',
-  '<in>   a .nii/.nii.gz file, a DICOM file or series folder, or a folder of .png/.jpg frames',
-  '       (frames are stacked in natural name order into a [W, H, T, 3] uint8 volume)',
-  '<out>  out.nii or out.nii.gz   NIfTI, geometry kept (sform and qform from the affine)',
-  '       out.mp4                 video of a uint8 [W, H, T, 3] or [W, H, T] volume (needs ffmpeg on PATH)',
-  '       folder/                 one 8-bit PNG per frame of a [W, H, T] label volume (mask_0000.png, …)',
-  '',
-  'Options:',
-  '  --gray      stack frames as grey [W, H, T] (Rec. 601 luma) instead of RGB',
-  '  --fps N     frame rate of .mp4 output (default 25)',
-  '  --nifti2    write NIfTI-2 instead of NIfTI-1',
-].join('\n');
+const USAGE = withExamples(
+  [
+    'Usage: masam convert <in> <out> [--gray] [--fps N] [--nifti2]',
+    '',
+    '<in>   a .nii/.nii.gz file, a DICOM file or series folder, or a folder of .png/.jpg frames',
+    '       (frames are stacked in natural name order into a [W, H, T, 3] uint8 volume)',
+    '<out>  out.nii or out.nii.gz   NIfTI, geometry kept (sform and qform from the affine)',
+    '       out.mp4                 video of a uint8 [W, H, T, 3] or [W, H, T] volume (needs ffmpeg on PATH)',
+    '       folder/                 one 8-bit PNG per frame of a [W, H, T] label volume (mask_0000.png, …)',
+    '',
+    'Options:',
+    '  --gray      stack frames as grey [W, H, T] (Rec. 601 luma) instead of RGB',
+    '  --fps N     frame rate of .mp4 output (default 25)',
+    '  --nifti2    write NIfTI-2 instead of NIfTI-1',
+  ].join('\n'),
+  ['masam convert dicom/series_3/ nifti/ct.nii.gz', 'masam convert frames/ video.nii.gz'],
+);
 
 function parse(args: string[]) {
   return parseCommandArgs({
@@ -60,6 +66,7 @@ export const convert: Command = {
       );
     }
     const volume = await readVolume(input, { channels: values.gray ? 'gray' : 'rgb' });
+    await mkdir(isFolder ? output : dirname(output), { recursive: true });
     if (isNifti) {
       await writeVolumeAtomic(output, volume, values.nifti2 ? { version: 2 } : {});
       console.log(`wrote ${output}: ${describe(volume)}`);

@@ -48,12 +48,38 @@ describe('masam export', () => {
     );
   });
 
-  it('refuses a wrong number of class names and leaves no file behind', async () => {
+  it('refuses class names that disagree with a config.json and leaves no file behind', async () => {
     const out = join(dir, 'bad.onnx');
     await assert.rejects(
       exportCommand.run(['--config', fixturePath('tiny-a', 'config.json'), '--classes', 'a,b', '--out', out]),
-      /2 class names for 4 classes/,
+      /--classes names 2 classes .*config\.json says num_classes 3/,
     );
     assert.equal(existsSync(out), false);
+  });
+
+  it('refuses class names that disagree with the MA-SAM checkpoint, naming it', async () => {
+    const out = join(dir, 'bad2.onnx');
+    const masam = fixturePath('tiny-a', 'masam.pth');
+    await assert.rejects(
+      exportCommand.run(['--config', 'small', '--masam', masam, '--classes', 'a,b,c', '--out', out]),
+      (err: Error) => err.message.includes(`${masam} holds a decoder for 4 classes`),
+    );
+    assert.equal(existsSync(out), false);
+  });
+
+  it('--config <preset> --classes: the classes set num_classes; a missing --out folder is created', async () => {
+    const out = join(dir, 'exported', 'nested', 'm.onnx');
+    const code = await exportCommand.run([
+      '--config',
+      'small',
+      '--classes',
+      'background,liver',
+      '--out',
+      out,
+    ]);
+    assert.equal(code, 0);
+    const sig = inspectModel(readFileSync(out), out);
+    assert.deepEqual(modelInfoFromMetadata(sig.metadata, out).classNames, ['background', 'liver']);
+    assert.deepEqual(sig.outputs.find((o) => o.name === 'masks')?.shape, [5, 2, 128, 128]);
   });
 });

@@ -1,15 +1,21 @@
 // `masam export`: writes a self-contained inference .onnx (encoder + decoder for a fixed number of slices;
 // external data past 2 GB) whose metadata carries the config, class names and preprocessing (issue 3).
+// The number of classes comes from the MA-SAM checkpoint when one is given, else from --classes, else
+// from the config; where two of them disagree the export stops and says which.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { type ConfigInput, loadMaSam } from '../../api/model.js';
 import { MasamError } from '../../core/errors.js';
 import type { PromptSpec } from '../../data/prompts.js';
 import type { Preprocessing } from '../../infer/model_info.js';
-import { type Command, UsageError, parseCommandArgs } from '../command.js';
+import { readPth } from '../../io/pth.js';
+import { PRESETS } from '../../models/sam/config.js';
+import { type Command, UsageError, parseCommandArgs, withExamples } from '../command.js';
 import { RunDir } from '../run_dir.js';
 
-const USAGE = `Usage:
+const USAGE = withExamples(
+  `Usage:
   masam export --run <run dir> --out <model.onnx> [--checkpoint best|latest] [--slices D]
   masam export --config <preset | config.json> [--sam <sam_vit_*.pth>] [--masam <masam.pth>] --out <model.onnx>
                [--slices D] [--classes background,liver,…] [--modality ct|mri|video] [--seed N]
@@ -19,7 +25,73 @@ Writes an ONNX model: input 'image' [1, D, 3, S, S] (0–1 scale) → 'masks' lo
 'iou_predictions'. A box-prompted model (a run trained with --prompt box, or --prompt box for a
 checkpoint of the official bbox variant) also takes 'boxes' [D, 4] and, with point slots,
 'point_coords' [D, P, 2] and 'point_labels' [D, P]. Weights past 2 GB go to <out>.data beside it.
-Runs in onnxruntime-node and -web.`;
+The folder of --out is created if missing. Runs in onnxruntime-node and -web.
+
+K, the number of classes with background: the --masam checkpoint's decoder fixes it; without one,
+--classes does (their count), else the config's num_classes. --classes that disagree with the
+checkpoint or with a config.json's num_classes are an error.`,
+  [
+    'masam export --run runs/btcv --out exported/btcv.onnx',
+    'masam export --config small --classes background,liver --out exported/m.onnx',
+  ],
+);
+
+/** The MA-SAM checkpoint's num_classes: its decoder has one mask token per class and background. */
+function checkpointNumClasses(bytes: Uint8Array, source: string): number | undefined {
+  const tokens = readPth(bytes, source).get('mask_decoder.mask_tokens.weight');
+  return tokens ? tokens.shape[0]! - 1 : undefined; // without it, loadMaSam reports what is wrong
+}
+
+/** `--classes a,b,c` as names, background first; at least two. */
+function parseClassNames(text: string): string[] {
+  const names = text.split(',').map((n) => n.trim());
+  if (names.length < 2 || names.some((n) => n === ''))
+    throw new UsageError(`--classes takes background and at least one class, comma-separated: '${text}'`);
+  return names;
+}
+
+async function readConfigFile(path: string): Promise<ConfigInput> {
+  const text = await readFile(path, 'utf8').catch((err: Error) => {
+    throw new MasamError(`${path}: cannot read the config (${err.message})`);
+  });
+  try {
+    return JSON.parse(text) as ConfigInput;
+  } catch (err) {
+    throw new MasamError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/**
+ * The config with num_classes settled: checkpoint, then --classes, then the config itself; a number
+ * stated twice must agree.
+ */
+function withNumClasses(
+  config: ConfigInput,
+  configSource: string,
+  classNames: readonly string[] | undefined,
+  checkpoint: { numClasses: number; source: string } | undefined,
+): ConfigInput {
+  const stated = typeof config === 'string' ? undefined : config.num_classes;
+  const named = classNames && classNames.length - 1;
+  const count = (n: number) => `${n + 1} classes (background included)`;
+  if (checkpoint && named !== undefined && named !== checkpoint.numClasses) {
+    throw new UsageError(
+      `--classes names ${count(named)}, but ${checkpoint.source} holds a decoder for ${count(checkpoint.numClasses)}`,
+    );
+  }
+  if (stated !== undefined && named !== undefined && stated !== named) {
+    throw new UsageError(
+      `--classes names ${count(named)}, but ${configSource} says num_classes ${stated}, ${count(stated)}`,
+    );
+  }
+  const numClasses = checkpoint?.numClasses ?? named;
+  if (numClasses === undefined) return config;
+  if (typeof config === 'string') {
+    if (!(config in PRESETS)) throw new UsageError(`--config: unknown preset '${config}'`);
+    return { preset: config, num_classes: numClasses };
+  }
+  return { ...config, num_classes: numClasses };
+}
 
 export const exportCommand: Command = {
   name: 'export',
@@ -45,10 +117,16 @@ export const exportCommand: Command = {
     });
     if (!values.out) throw new UsageError('--out is required');
     if (!values.out.endsWith('.onnx')) throw new UsageError('--out must end in .onnx');
+    const classNames = values.classes === undefined ? undefined : parseClassNames(values.classes);
     const started = performance.now();
     if (values.run) {
       const run = new RunDir(values.run);
       const info = await run.readInfo();
+      if (classNames && classNames.length !== info.classNames.length) {
+        throw new UsageError(
+          `--classes names ${classNames.length} classes, but the run in ${values.run} has ${info.classNames.length} (${info.classNames.join(', ')})`,
+        );
+      }
       const which = values.checkpoint ?? (existsSync(run.file('best.safetensors')) ? 'best' : 'latest');
       const { tensors } = await run.readCheckpoint(`${which}.safetensors`);
       const model = await loadMaSam({ config: info.config });
@@ -58,23 +136,15 @@ export const exportCommand: Command = {
         model.weights.set(name, { dtype: 'float32', shape: t.shape, data: t.data as Float32Array });
       }
       const prompts = info.training['prompts'] as PromptSpec | null | undefined;
+      await mkdir(dirname(values.out), { recursive: true });
       await model.exportOnnx(values.out, {
         slices: Number(values.slices ?? info.config.slices),
-        classNames: info.classNames,
+        classNames: classNames ?? info.classNames,
         preprocessing: info.preprocessing,
         ...(prompts && { prompts }),
       });
     } else {
       if (!values.config) throw new UsageError('give --run <run dir> or --config <preset | config.json>');
-      const config: ConfigInput = values.config.endsWith('.json')
-        ? (JSON.parse(await readFile(values.config, 'utf8')) as ConfigInput)
-        : (values.config as ConfigInput);
-      const model = await loadMaSam({
-        config,
-        ...(values.sam ? { samCheckpoint: values.sam } : {}),
-        ...(values.masam ? { masamCheckpoint: values.masam } : {}),
-        seed: Number(values.seed ?? 1234),
-      });
       const modality = (values.modality ?? 'ct') as Preprocessing['modality'];
       if (!['ct', 'mri', 'video'].includes(modality)) throw new UsageError('--modality is ct, mri or video');
       if (values.prompt !== undefined && values.prompt !== 'box' && values.prompt !== 'none')
@@ -83,9 +153,31 @@ export const exportCommand: Command = {
       if (!Number.isInteger(points) || points < 0)
         throw new UsageError('--prompt-points must be a whole number ≥ 0');
       if (points > 0 && values.prompt !== 'box') throw new UsageError('--prompt-points needs --prompt box');
+      const isFile = values.config.endsWith('.json');
+      const masamBytes =
+        values.masam === undefined
+          ? undefined
+          : await readFile(values.masam).catch((err: Error) => {
+              throw new MasamError(`${values.masam}: cannot read checkpoint (${err.message})`);
+            });
+      const fromCheckpoint = masamBytes && checkpointNumClasses(masamBytes, values.masam!);
+      const config = withNumClasses(
+        isFile ? await readConfigFile(values.config) : (values.config as ConfigInput),
+        values.config,
+        classNames,
+        fromCheckpoint === undefined ? undefined : { numClasses: fromCheckpoint, source: values.masam! },
+      );
+      const model = await loadMaSam({
+        config,
+        ...(values.sam ? { samCheckpoint: values.sam } : {}),
+        // The path, not the bytes read above, so that loadMaSam's errors name the file.
+        ...(values.masam ? { masamCheckpoint: values.masam } : {}),
+        seed: Number(values.seed ?? 1234),
+      });
+      await mkdir(dirname(values.out), { recursive: true });
       await model.exportOnnx(values.out, {
         slices: Number(values.slices ?? model.config.slices),
-        ...(values.classes ? { classNames: values.classes.split(',') } : {}),
+        ...(classNames ? { classNames } : {}),
         preprocessing: { modality },
         ...(values.prompt === 'box' && { prompts: { points } }),
       });
