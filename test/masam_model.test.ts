@@ -1,15 +1,17 @@
 // MA-SAM model behaviour beyond parity: the exported ONNX equals forward(), zero FacT/adapter branches
-// give plain SAM, only trainable parameters get gradients, and unsafe checkpoints are refused.
+// give plain SAM, trainable parameters get true gradients and frozen ones none, and unsafe checkpoints are
+// refused.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type MaSamModel, loadMaSam } from '../src/api/model.js';
-import { type HostTensor, hostTensor } from '../src/core/index.js';
+import { type HostTensor, Rng, hostTensor } from '../src/core/index.js';
 import { Graph } from '../src/graph/index.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { inspectModel } from '../src/onnx/inspect.js';
+import { officialParamName } from '../src/models/masam/checkpoint.js';
 import { MaSamImageEncoder } from '../src/models/masam/masam_encoder.js';
 import { ImageEncoderViT } from '../src/models/sam/image_encoder.js';
 import { resolveConfig } from '../src/models/sam/config.js';
@@ -24,7 +26,7 @@ const image = inputs.get('image')! as HostTensor<'float32'>;
 const label = inputs.get('label')! as HostTensor<'int32'>;
 const names = JSON.parse(readFileSync(fixturePath('tiny-a', 'names.json'), 'utf8')) as {
   frozen: { name: string }[];
-  trainable: { name: string }[];
+  trainable: { name: string; grad_is_none: boolean }[];
 };
 
 function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -147,12 +149,68 @@ describe('MA-SAM model (tiny-a)', () => {
     assert.ok(maxRelDiff(r2['adapted']!.data as Float32Array, r['plain']!.data as Float32Array) > 0.05);
   });
 
-  it('gives gradients to trainable parameters only', async () => {
+  it('gives real gradients to trainable parameters and none to frozen ones, which still shape the loss', async () => {
     const m = await load();
     const r = await m.lossAndGrads(image.data, label.data, { shape: [...image.shape] });
-    const trainable = new Set(names.trainable.map((t) => t.name));
-    for (const name of r.grads.keys()) assert.ok(trainable.has(name), `${name} got a gradient`);
-    for (const f of names.frozen) assert.equal(r.grads.has(f.name), false, f.name);
+    // The set is the official one: names.json lists what PyTorch gives a .grad.
+    assert.deepEqual(
+      [...r.grads.keys()].sort(),
+      names.trainable
+        .filter((t) => !t.grad_is_none)
+        .map((t) => t.name)
+        .sort(),
+    );
+    // Loss at the weights moved by ±ε·u over one group: u is the group's gradient scaled to max 1 (the
+    // strongest signal for float32 finite differences; a scaled, zero or misplaced gradient misses it), or
+    // random for frozen weights, which have none.
+    const rng = new Rng(11);
+    const epsilon = 3e-5;
+    const directional = async (group: string) => {
+      const params = [...m.weights.keys()].filter((n) => m.groups.get(n) === group);
+      const originals = params.map((n) => m.weights.get(n)!);
+      const directions = params.map((n, i) => {
+        const g = r.grads.get(officialParamName(n));
+        return Float32Array.from(originals[i]!.data, (_, j) => (g ? g.data[j]! : rng.range(-1, 1)));
+      });
+      const scale = Math.max(...directions.map((u) => u.reduce((a, v) => Math.max(a, Math.abs(v)), 0)));
+      const lossAt = async (sign: number) => {
+        params.forEach((n, i) => {
+          const moved = Float32Array.from(
+            originals[i]!.data,
+            (v, j) => v + (sign * epsilon * directions[i]![j]!) / scale,
+          );
+          m.weights.set(n, hostTensor('float32', originals[i]!.shape, moved));
+        });
+        m.invalidate(); // frozen weights are baked into the compiled graph
+        return (await m.lossAndGrads(image.data, label.data, { shape: [...image.shape] })).loss;
+      };
+      try {
+        const numeric = ((await lossAt(1)) - (await lossAt(-1))) / (2 * epsilon);
+        let analytic = 0;
+        params.forEach((n, i) => {
+          const g = r.grads.get(officialParamName(n));
+          directions[i]!.forEach((u, j) => {
+            analytic += ((g?.data[j] ?? 0) * u) / scale;
+          });
+        });
+        return { numeric, analytic, withGradient: params.filter((n) => r.grads.has(officialParamName(n))) };
+      } finally {
+        for (const [i, n] of params.entries()) m.weights.set(n, originals[i]!);
+        m.invalidate();
+      }
+    };
+    for (const group of ['fact', 'adapters', 'mask_decoder']) {
+      const { numeric, analytic } = await directional(group);
+      assert.ok(Math.abs(numeric) > 0.1, `${group}: the loss depends on it (${numeric})`);
+      assert.ok(
+        Math.abs(numeric - analytic) <= 2e-2 * Math.abs(numeric),
+        `${group}: finite difference ${numeric} vs gradient ${analytic}`,
+      );
+    }
+    // Frozen weights move the loss too, yet get no gradient.
+    const frozen = await directional('base');
+    assert.ok(Math.abs(frozen.numeric) > 0.1, `frozen weights shape the loss (${frozen.numeric})`);
+    assert.deepEqual(frozen.withGradient, []);
   });
 
   it('refuses a checkpoint whose pickle names a foreign global, executing nothing', async () => {
