@@ -1,9 +1,9 @@
-// gzip (RFC 1952) adapter over fflate: the one place the compression dependency is named, so it can be
-// swapped. Decompression goes through fflate's streaming Gunzip, which handles multi-member files, and is
-// always bounded: callers say how many bytes they will accept, and the compressed input is fed in pieces
+// gzip (RFC 1952) and raw DEFLATE (RFC 1951) adapter over fflate: the one place the compression dependency
+// is named, so it can be swapped. Decompression goes through fflate's streaming Gunzip (which handles
+// multi-member files) and Inflate, and is always bounded: callers say how many bytes they will accept, and the compressed input is fed in pieces
 // small enough that no piece can inflate far past that (DEFLATE expands at most ~1032:1), so a
 // decompression bomb costs the bound in memory and time, never the bomb's size.
-import { Gunzip, gzipSync } from 'fflate';
+import { Gunzip, Inflate, gzipSync } from 'fflate';
 import { FormatError } from '../core/errors.js';
 
 /** Default cap on decompressed bytes when a caller gives none: 4 GiB (a 1024³ float32 volume is 4 GiB). */
@@ -33,12 +33,32 @@ export interface GzipPrefix {
  */
 export function gunzipPrefix(bytes: Uint8Array, limit: number, source = 'gzip data'): GzipPrefix {
   if (!isGzip(bytes)) throw new FormatError(source, 'not gzip data (missing 1f 8b magic)');
+  // The streaming decoder rather than gunzipSync: gunzipSync sizes its output from the last member's
+  // ISIZE trailer, which is wrong for multi-member files and for data over 4 GiB, and trusts it blindly.
+  return boundedInflate((ondata) => new Gunzip(ondata), bytes, limit, source, 'gzip');
+}
+
+/**
+ * Decompresses at most `limit` bytes of a raw DEFLATE stream (zip entries, deflated DICOM data sets) and
+ * says whether it holds more, with the memory bound of gunzipPrefix.
+ * @throws FormatError naming `source` when the stream is corrupt or ends early.
+ */
+export function inflateRawPrefix(bytes: Uint8Array, limit: number, source = 'deflate data'): GzipPrefix {
+  // Not inflateSync with a fixed output buffer: fflate then drops the excess silently but still decodes it.
+  return boundedInflate((ondata) => new Inflate(ondata), bytes, limit, source, 'deflate');
+}
+
+function boundedInflate(
+  decoder: (ondata: (chunk: Uint8Array) => void) => { push(chunk: Uint8Array, final: boolean): void },
+  bytes: Uint8Array,
+  limit: number,
+  source: string,
+  format: string,
+): GzipPrefix {
   let out = new Uint8Array(Math.min(limit, 1 << 16));
   let produced = 0;
   let overflow = false;
-  // The streaming decoder rather than gunzipSync: gunzipSync sizes its output from the last member's
-  // ISIZE trailer, which is wrong for multi-member files and for data over 4 GiB, and trusts it blindly.
-  const stream = new Gunzip((chunk) => {
+  const stream = decoder((chunk) => {
     const room = limit - produced;
     if (chunk.length > room) overflow = true;
     const take = Math.min(room, chunk.length);
@@ -60,8 +80,10 @@ export function gunzipPrefix(bytes: Uint8Array, limit: number, source = 'gzip da
       stream.push(bytes.subarray(at, at + step), at + step >= bytes.length);
       at += step;
     }
+    // An empty input never reaches push; fflate needs the final flag to report the missing stream.
+    if (bytes.length === 0) stream.push(bytes, true);
   } catch (err) {
-    throw new FormatError(source, `corrupt or truncated gzip data (${(err as Error).message})`);
+    throw new FormatError(source, `corrupt or truncated ${format} data (${(err as Error).message})`);
   }
   return { data: out.length === produced ? out : out.subarray(0, produced), complete: !overflow };
 }

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { deflateSync } from 'fflate';
 import { FormatError } from '../core/errors.js';
 import { float32, type HostTensor, hostTensor, toFloat64 } from '../core/host_tensor.js';
 import { fixturePath } from '../../test/fixtures.js';
@@ -496,5 +497,42 @@ describe('readPth refusals', () => {
     assertFormatError(() => readPth(Uint8Array.from([0x80, 2, 0x8a, 0x0a]), 'legacy.pth'), 'legacy');
     const other = writeStoredZip([{ name: 'x/other.bin', data: new Uint8Array(1) }]);
     assertFormatError(() => readPth(other, 'o.pth'), "'<folder>/data.pkl'", 'found 0');
+  });
+
+  it('refuses a checkpoint with one flipped bit in tensor data, naming the file and the entry (CRC-32)', () => {
+    const bytes = Uint8Array.from(readFileSync(fixturePath('tiny-a', 'masam.pth')));
+    const zip = readZip(bytes, 'masam.pth');
+    // The largest storage record: surely tensor data, not the pickle or the version record.
+    const entry = [...zip.entries.values()]
+      .filter((e) => e.name.includes('/data/'))
+      .sort((a, b) => b.size - a.size)[0]!;
+    const data = zip.read(entry.name);
+    const at = data.byteOffset + (data.length >> 1);
+    bytes[at] = bytes[at]! ^ 0x40;
+    assertFormatError(
+      () => readPth(bytes, 'flipped.pth'),
+      'flipped.pth',
+      `entry '${entry.name}' is corrupt`,
+      'CRC-32',
+    );
+  });
+
+  it('refuses a deflated entry that inflates past its declared size, quickly (zip bomb)', () => {
+    const bomb = deflateSync(new Uint8Array(64 << 20), { level: 9 }); // 64 MiB of zeros
+    const zip = writeStoredZip([{ name: 'archive/data.pkl', data: bomb }]);
+    const view = new DataView(zip.buffer);
+    const central = zip.length - 22 - 20 - 56 - 46 - 'archive/data.pkl'.length;
+    assert.equal(view.getUint32(central, true), 0x02014b50);
+    view.setUint16(central + 10, 8, true); // method: deflate
+    view.setUint32(central + 24, 100, true); // declared size 100 bytes
+    const t0 = performance.now();
+    assertFormatError(
+      () => readZip(zip, 'bomb.pth').read('archive/data.pkl'),
+      'bomb.pth',
+      "entry 'archive/data.pkl' inflates past the 100 bytes its directory declares",
+    );
+    assert.ok(performance.now() - t0 < 200, `took ${(performance.now() - t0).toFixed(0)} ms`);
+    view.setUint32(central + 24, 2 ** 31, true); // more than DEFLATE can expand from ~64 KiB
+    assertFormatError(() => readZip(zip, 'big.pth').read('archive/data.pkl'), 'more than DEFLATE can expand');
   });
 });

@@ -1,7 +1,9 @@
 // Minimal zip container for PyTorch checkpoints (masam-spec 7.1): reads stored or deflated entries through
 // the central directory (zip64 aware) and writes stored archives laid out as PyTorch's writer (miniz) does.
-import { inflateSync } from 'fflate';
+// Every entry read is checked against the CRC-32 its directory records (one flipped bit in a tensor must
+// not load), and a deflated entry inflates to at most the size its directory declares.
 import { FormatError, MasamError } from '../core/errors.js';
+import { DEFAULT_MAX_INFLATED_BYTES, DEFLATE_MAX_RATIO, inflateRawPrefix } from './gzip.js';
 
 /** One entry of a zip archive as its central directory describes it. */
 export interface ZipEntry {
@@ -17,8 +19,17 @@ export interface ZipEntry {
 /** A parsed archive: its entries in central-directory order and a reader for their contents. */
 export interface ZipArchive {
   readonly entries: ReadonlyMap<string, ZipEntry>;
-  /** Contents of entry `name`: a view into the archive bytes for stored entries, a new array for deflated. */
+  /**
+   * Contents of entry `name` after checking its CRC-32: a view into the archive bytes for stored entries,
+   * a new array for deflated.
+   */
   read(name: string): Uint8Array;
+}
+
+/** Options of readZip. */
+export interface ZipReadOptions {
+  /** Largest deflated entry inflated, in bytes; default DEFAULT_MAX_INFLATED_BYTES (4 GiB). */
+  readonly maxBytes?: number;
 }
 
 /** A record to write: path inside the archive and its bytes. */
@@ -54,12 +65,13 @@ function u64(view: DataView, at: number): number {
 
 /**
  * Parses the central directory of a zip archive. Only what a checkpoint needs is supported: one disk,
- * stored or deflated entries, zip64 sizes and offsets. CRCs are not verified (a multi-GB SAM checkpoint
- * would pay seconds for it); truncation and out-of-range offsets are caught by bounds checks.
+ * stored or deflated entries, zip64 sizes and offsets. Truncation and out-of-range offsets are caught by
+ * bounds checks; `read` verifies each entry's CRC-32 (measured ~300 MB/s on one core: seconds for a
+ * multi-GB SAM checkpoint, the price of not loading a corrupted weight).
  */
-export function readZip(bytes: Uint8Array, source: string): ZipArchive {
+export function readZip(bytes: Uint8Array, source: string, options: ZipReadOptions = {}): ZipArchive {
   try {
-    return parseZip(bytes, source);
+    return parseZip(bytes, source, options.maxBytes ?? DEFAULT_MAX_INFLATED_BYTES);
   } catch (err) {
     // DataView reads past the end throw RangeError: a truncated or corrupt directory.
     if (err instanceof RangeError)
@@ -68,7 +80,7 @@ export function readZip(bytes: Uint8Array, source: string): ZipArchive {
   }
 }
 
-function parseZip(bytes: Uint8Array, source: string): ZipArchive {
+function parseZip(bytes: Uint8Array, source: string, maxBytes: number): ZipArchive {
   const fail = (problem: string): never => {
     throw new FormatError(source, `zip: ${problem}`);
   };
@@ -165,41 +177,82 @@ function parseZip(bytes: Uint8Array, source: string): ZipArchive {
     const stop = start + e.compressedSize;
     if (stop > len) fail(`entry '${name}' (bytes ${start}..${stop}) is truncated: archive has ${len} bytes`);
     const raw = bytes.subarray(start, stop);
+    const data = contents(e, raw);
+    const crc = crc32(data);
+    if (crc !== e.crc32) {
+      fail(
+        `entry '${name}' is corrupt: its CRC-32 is ${hex32(crc)}, the directory records ${hex32(e.crc32)}`,
+      );
+    }
+    return data;
+  };
+  const contents = (e: ZipEntry, raw: Uint8Array): Uint8Array => {
+    const name = e.name;
     if (e.method === 0) {
       if (e.size !== e.compressedSize)
         fail(`stored entry '${name}' has size ${e.size} ≠ ${e.compressedSize}`);
       return raw;
     }
-    if (e.method === 8) {
-      try {
-        const out = inflateSync(raw, { out: new Uint8Array(e.size) });
-        if (out.length !== e.size)
-          fail(`entry '${name}' inflates to ${out.length} bytes, expected ${e.size}`);
-        return out;
-      } catch (err) {
-        if (err instanceof FormatError) throw err;
-        return fail(`entry '${name}' does not inflate: ${(err as Error).message}`);
-      }
+    if (e.method !== 8) {
+      fail(`entry '${name}' uses compression method ${e.method} (only stored and deflate are read)`);
     }
-    return fail(`entry '${name}' uses compression method ${e.method} (only stored and deflate are read)`);
+    // Checked before inflating: a size DEFLATE cannot reach from these bytes, or beyond the cap.
+    if (e.size > e.compressedSize * DEFLATE_MAX_RATIO + 1024) {
+      fail(`entry '${name}' declares ${e.size} bytes from ${e.compressedSize}: more than DEFLATE can expand`);
+    }
+    if (e.size > maxBytes) {
+      fail(`entry '${name}' declares ${e.size} bytes, more than the ${maxBytes}-byte limit (maxBytes)`);
+    }
+    const { data, complete } = inflateRawPrefix(raw, e.size, `${source} (entry '${name}')`);
+    if (!complete) fail(`entry '${name}' inflates past the ${e.size} bytes its directory declares`);
+    if (data.length !== e.size) fail(`entry '${name}' inflates to ${data.length} bytes, expected ${e.size}`);
+    return data;
   };
   return { entries, read };
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
+const hex32 = (x: number) => `0x${x.toString(16).padStart(8, '0')}`;
+
+/** CRC-32 tables for slicing-by-8: table s maps a byte to its CRC contribution s bytes further on. */
+const CRC_TABLES = (() => {
+  const t = new Uint32Array(8 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
     t[n] = c >>> 0;
   }
+  for (let s = 1; s < 8; s++) {
+    for (let n = 0; n < 256; n++) {
+      const prev = t[(s - 1) * 256 + n]!;
+      t[s * 256 + n] = (prev >>> 8) ^ t[prev & 0xff]!;
+    }
+  }
   return t;
 })();
 
-/** CRC-32 (IEEE, as zip uses) of `data`. */
+/**
+ * CRC-32 (IEEE, as zip uses) of `data`, eight bytes per step (slicing-by-8: ~2.5× the byte-wise loop,
+ * which matters for multi-GB checkpoints).
+ */
 export function crc32(data: Uint8Array): number {
+  const t = CRC_TABLES;
   let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  const n = data.length;
+  const end8 = n - (n & 7);
+  let i = 0;
+  for (; i < end8; i += 8) {
+    const a = c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
+    c =
+      t[1792 + (a & 0xff)]! ^
+      t[1536 + ((a >>> 8) & 0xff)]! ^
+      t[1280 + ((a >>> 16) & 0xff)]! ^
+      t[1024 + (a >>> 24)]! ^
+      t[768 + data[i + 4]!]! ^
+      t[512 + data[i + 5]!]! ^
+      t[256 + data[i + 6]!]! ^
+      t[data[i + 7]!]!;
+  }
+  for (; i < n; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
