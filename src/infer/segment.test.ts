@@ -313,6 +313,7 @@ describe('segmentVolume (spec 10.2)', () => {
       shape: [16, 16, 2, 3],
       spacing: [1, 1, 1, 1],
       affine: IDENTITY_AFFINE,
+      source: { format: 'frames' }, // a 4th axis of 3 alone is not colour (describeVolumeContent)
     };
     const ct = infoFor('ct');
     await assert.rejects(

@@ -37,11 +37,31 @@ const MODALITY_NAMES: Readonly<Record<Modality, string>> = {
   video: 'video (RGB frames, a [W, H, T, 3] volume)',
 };
 
-function describeInput(shape: readonly number[]): string {
+/** NIfTI intent codes and datatypes that mark colour voxels (nifti1.h: RGB_VECTOR, RGBA_VECTOR, RGB24, RGBA32). */
+const NIFTI_RGB_INTENTS = new Set([2003, 2004]);
+const NIFTI_RGB_DATATYPES = new Set([128, 2304]);
+
+/** Whether a [W, H, T, 3] volume is known to hold colour frames: read from frames, a video phantom or an RGB NIfTI. */
+function isKnownRgb(volume: Pick<Volume, 'source'>): boolean {
+  const source = volume.source;
+  if (source?.format === 'frames') return true;
+  if (source?.format === 'phantom') return source.header?.['modality'] === 'video';
+  const h = source?.format === 'nifti' ? source.header : undefined;
+  return NIFTI_RGB_INTENTS.has(Number(h?.['intentCode'])) || NIFTI_RGB_DATATYPES.has(Number(h?.['datatype']));
+}
+
+/**
+ * What a volume holds, in words, from its shape and source: 'a grey 3D volume [..] (CT or MRI)',
+ * 'RGB frames [..] (video)' only for frames known to be colour (a 4th axis of 3 alone is not: a 4D NIfTI
+ * of 3 volumes or channels has it too), else 'a 4D volume [..] (n volumes or channels)'.
+ */
+export function describeVolumeContent(volume: Pick<Volume, 'shape' | 'source'>): string {
+  const shape = volume.shape;
   const s = `[${shape.join(', ')}]`;
   if (shape.length === 3 || (shape.length === 4 && shape[3] === 1))
     return `a grey 3D volume ${s} (CT or MRI)`;
-  if (shape.length === 4 && shape[3] === 3) return `RGB frames ${s} (video)`;
+  if (shape.length === 4 && shape[3] === 3 && isKnownRgb(volume)) return `RGB frames ${s} (video)`;
+  if (shape.length === 4) return `a 4D volume ${s} (${shape[3]} volumes or channels)`;
   return `a ${shape.length}D volume ${s}`;
 }
 
@@ -51,13 +71,17 @@ function describeInput(shape: readonly number[]): string {
  * @param source names the input in the error
  * @throws MasamError naming `source`, the model's modality and what the input is
  */
-export function checkModality(volume: Pick<Volume, 'shape'>, modality: Modality, source: string): InputDims {
+export function checkModality(
+  volume: Pick<Volume, 'shape' | 'source'>,
+  modality: Modality,
+  source: string,
+): InputDims {
   const shape = volume.shape;
   const rgb = shape.length === 4 && shape[3] === 3;
   const grey = shape.length === 3 || (shape.length === 4 && shape[3] === 1);
   if ((modality === 'video' && !rgb) || (modality !== 'video' && !grey)) {
     throw new MasamError(
-      `${source}: the model is for ${MODALITY_NAMES[modality]}, but the input is ${describeInput(shape)}`,
+      `${source}: the model is for ${MODALITY_NAMES[modality]}, but the input is ${describeVolumeContent(volume)}`,
     );
   }
   const [nx, ny, nz] = shape as [number, number, number];

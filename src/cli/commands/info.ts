@@ -1,14 +1,22 @@
-// `masam info <file|folder> [--json]`: what a volume is — shape, dtype, spacing, affine, orientation code
-// (nibabel's aff2axcodes) and value range — for NIfTI files, DICOM series and frame folders; and what an
-// exported model (.onnx) takes — classes, slices, input size, preprocessing, prompts and its inputs.
-import { readFile } from 'node:fs/promises';
+// `masam info <file|folder> [--json]`: what a volume is — what it holds, shape, dtype, spacing, affine,
+// orientation code (nibabel's aff2axcodes) and value range — for NIfTI files, DICOM series and frame
+// folders; what an exported model (.onnx) takes — classes, slices, input size, preprocessing, prompts and
+// its inputs; what a run folder (run.json) holds — config, classes, steps, best validation Dice, files; and
+// a dataset folder (dataset.json): its summary and integrity check (exit 1 when it finds problems).
+import { existsSync } from 'node:fs';
+import { open, readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { MasamError } from '../../core/errors.js';
+import { formatDatasetCheck } from '../../data/dataset_check.js';
 import { modelInfoFromMetadata } from '../../infer/model_info.js';
+import { describeVolumeContent } from '../../infer/stacks.js';
 import { aff2axcodes } from '../../io/geometry.js';
 import { niftiDatatypeName, niftiHeaderOf } from '../../io/nifti.js';
 import type { Affine, Volume } from '../../io/volume.js';
 import { inspectModel } from '../../onnx/inspect.js';
 import { type Command, UsageError, parseCommandArgs } from '../command.js';
+import { checkDatasetFolder } from '../dataset_check_files.js';
+import { RunDir } from '../run_dir.js';
 import { readVolume } from '../volume_files.js';
 
 /** What `masam info --json` prints. */
@@ -16,6 +24,8 @@ export interface VolumeInfo {
   readonly path: string;
   /** 'nifti', 'dicom', 'frames', … (Volume.source.format). */
   readonly format: string;
+  /** What the volume holds, e.g. 'a grey 3D volume [..] (CT or MRI)' or 'a 4D volume [..] (3 volumes or channels)'. */
+  readonly content: string;
   readonly shape: readonly number[];
   readonly dtype: string;
   readonly spacing: readonly number[];
@@ -63,6 +73,7 @@ export function describeVolume(volume: Volume, path: string): VolumeInfo {
   return {
     path,
     format: volume.source?.format ?? 'unknown',
+    content: describeVolumeContent(volume),
     shape: volume.shape,
     dtype: volume.dtype,
     spacing: volume.spacing,
@@ -93,6 +104,7 @@ export function formatInfo(info: VolumeInfo): string {
   const lines = [
     `path         ${info.path}`,
     `format       ${info.format}`,
+    `content      ${info.content}`,
     `shape        ${list(info.shape)}`,
     `dtype        ${info.dtype}`,
     `spacing      ${list(info.spacing)} mm`,
@@ -174,21 +186,189 @@ export function formatModelInfo(info: ModelFileInfo): string {
   ].join('\n');
 }
 
+/** What `masam info --json` prints for a run folder of `masam train`. */
+export interface RunFolderInfo {
+  readonly path: string;
+  readonly format: 'masam-run';
+  readonly classNames: readonly string[];
+  readonly modality: string;
+  /** Point slots of a box-prompted run; null for a run without prompts. */
+  readonly prompts: { readonly points: number } | null;
+  readonly architecture: string;
+  /** Slices per stack and the model's input side. */
+  readonly stack: { readonly slices: number; readonly imageSize: number };
+  /** Steps saved in latest.safetensors (where --resume continues), logged in metrics.jsonl, and planned. */
+  readonly steps: {
+    readonly checkpoint: number | null;
+    readonly logged: number | null;
+    readonly total: number | null;
+  };
+  /** The best validation (mean Dice over the foreground classes) and its step; null before the first. */
+  readonly best: {
+    readonly dice: number;
+    readonly step: number;
+    readonly perClass: readonly number[] | null;
+  } | null;
+  /** The run's training options, as run.json holds them. */
+  readonly training: Readonly<Record<string, unknown>>;
+  /** Files in the folder with their sizes in bytes (null for folders such as cache/). */
+  readonly files: readonly { readonly name: string; readonly bytes: number | null }[];
+}
+
+/** The training state in a checkpoint's safetensors metadata, read from its header alone (not the weights). */
+async function checkpointStep(path: string): Promise<number | null> {
+  const fh = await open(path, 'r').catch(() => null);
+  if (fh === null) return null;
+  try {
+    const head = Buffer.alloc(8);
+    if ((await fh.read(head, 0, 8, 0)).bytesRead < 8) return null;
+    const length = Number(head.readBigUInt64LE(0));
+    if (length > 100e6) return null;
+    const header = Buffer.alloc(length);
+    if ((await fh.read(header, 0, length, 8)).bytesRead < length) return null;
+    const meta = (JSON.parse(header.toString('utf8')) as { __metadata__?: Record<string, string> })
+      .__metadata__;
+    const state = meta?.['masam.state'];
+    const step = state === undefined ? undefined : (JSON.parse(state) as { step?: unknown }).step;
+    return typeof step === 'number' ? step : null;
+  } catch {
+    return null; // a damaged checkpoint: info still describes the rest of the run
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The last logged training step and the best validation line of metrics.jsonl (the first of equals). */
+async function metricsSummary(
+  path: string,
+): Promise<Pick<RunFolderInfo, 'best'> & { logged: number | null }> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  let logged: number | null = null;
+  let best: RunFolderInfo['best'] = null;
+  for (const line of text.split('\n')) {
+    let r: { step?: unknown; loss?: unknown; val_mean?: unknown; val_dice?: unknown };
+    try {
+      r = JSON.parse(line);
+    } catch {
+      continue; // blank or cut short by a crash
+    }
+    if (typeof r.step !== 'number') continue;
+    if (typeof r.loss === 'number') logged = Math.max(logged ?? 0, r.step);
+    if (typeof r.val_mean === 'number' && (best === null || r.val_mean > best.dice)) {
+      const perClass = Array.isArray(r.val_dice) ? (r.val_dice as number[]) : null;
+      best = { dice: r.val_mean, step: r.step, perClass };
+    }
+  }
+  return { logged, best };
+}
+
+/** Reads what a run folder holds: run.json, the checkpoint's step, metrics.jsonl and the file list. */
+export async function describeRunFolder(path: string): Promise<RunFolderInfo> {
+  const run = new RunDir(path);
+  const info = await run.readInfo();
+  const cfg = info.config;
+  const training = info.training ?? {};
+  const { logged, best } = await metricsSummary(run.file('metrics.jsonl'));
+  const files = [];
+  for (const name of (await readdir(path)).sort()) {
+    const st = await stat(join(path, name)).catch(() => null);
+    if (st !== null) files.push({ name, bytes: st.isDirectory() ? null : st.size });
+  }
+  const prompts = training['prompts'] as { points: number } | null | undefined;
+  return {
+    path,
+    format: 'masam-run',
+    classNames: info.classNames,
+    modality: info.preprocessing?.modality ?? 'unknown',
+    prompts: prompts ?? null,
+    architecture: `ViT ${cfg.depth} blocks × ${cfg.embed_dim} (${cfg.num_heads} heads), decoder width ${cfg.out_chans}`,
+    stack: { slices: cfg.slices, imageSize: cfg.img_size },
+    steps: {
+      checkpoint: await checkpointStep(run.file('latest.safetensors')),
+      logged,
+      total: typeof training['steps'] === 'number' ? training['steps'] : null,
+    },
+    best,
+    training,
+    files,
+  };
+}
+
+/** Bytes as B, kB, MB or GB (powers of 1000), 3 significant digits. */
+function bytesText(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let u = 0;
+  let x = n;
+  while (x >= 1000 && u < units.length - 1) {
+    x /= 1000;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${Number(x.toPrecision(3))} ${units[u]}`;
+}
+
+/** The human-readable form of `masam info <run folder>`. */
+export function formatRunInfo(info: RunFolderInfo): string {
+  const s = info.steps;
+  const total = s.total === null ? '' : ` of ${s.total}`;
+  const done =
+    s.checkpoint === null
+      ? `no checkpoint yet${s.logged === null ? '' : ` (${s.logged} logged in metrics.jsonl)`}${total}`
+      : `${s.checkpoint}${total} in latest.safetensors${s.logged !== null && s.logged > s.checkpoint ? ` (${s.logged} logged; --resume continues from ${s.checkpoint})` : ''}`;
+  const foreground = info.classNames.slice(1);
+  const best =
+    info.best === null
+      ? 'no validation yet'
+      : `mean Dice ${info.best.dice.toFixed(4)} at step ${info.best.step}` +
+        (info.best.perClass && info.best.perClass.length === foreground.length
+          ? ` (${foreground.map((n, c) => `${n} ${info.best!.perClass![c]!.toFixed(3)}`).join(', ')})`
+          : '');
+  const prompts =
+    info.prompts === null
+      ? 'none'
+      : `box per slice${info.prompts.points > 0 ? ` + ${info.prompts.points} point slots` : ''}`;
+  const t = info.training;
+  const options = ['data', 'init', 'batch', 'lr', 'warmup', 'valEvery', 'seed', 'trainable', 'augment']
+    .filter((k) => t[k] !== undefined && t[k] !== null)
+    .map((k) => `${k} ${String(t[k])}`)
+    .join(', ');
+  return [
+    `path          ${info.path}`,
+    `format        masam run folder (masam train --out)`,
+    `classes       ${info.classNames.map((n, i) => `${i} ${n}`).join(', ')}`,
+    `modality      ${info.modality}`,
+    `stack         ${info.stack.slices} slices of ${info.stack.imageSize}×${info.stack.imageSize}`,
+    `prompts       ${prompts}`,
+    `architecture  ${info.architecture}`,
+    `training      ${options}`,
+    `steps         ${done}`,
+    `best          ${best}`,
+    `files         ${info.files.map((f) => `${f.name}${f.bytes === null ? '/' : ` (${bytesText(f.bytes)})`}`).join(', ')}`,
+  ].join('\n');
+}
+
 /** The `info` subcommand (listed in main.ts). */
 export const info: Command = {
   name: 'info',
-  summary:
-    'show a volume (shape, spacing, affine, orientation, range) or an exported model (classes, prompts)',
+  summary: 'describe a volume, an exported model, a run folder or a dataset (with its integrity check)',
   usage: [
     'Usage: masam info <file|folder> [--json]',
     '',
     'Reads a .nii / .nii.gz file, a DICOM file or series folder, or a folder of .png/.jpg frames, and',
-    'prints its shape, dtype, voxel spacing (mm), affine (voxel → RAS+ mm), orientation code and value range.',
-    'For an exported model (.onnx) it prints the classes, stack size, preprocessing, whether it takes box',
-    'prompts, and its inputs and outputs.',
+    'prints what it holds, its shape, dtype, voxel spacing (mm), affine (voxel → RAS+ mm), orientation code',
+    'and value range. For an exported model (.onnx) it prints the classes, stack size, preprocessing,',
+    'whether it takes box prompts, and its inputs and outputs. For a run folder (masam train --out) it prints',
+    'the config, classes, steps done of the total, the best validation Dice and its step, and the files.',
+    'For a dataset folder (dataset.json, imagesTr/, labelsTr/) it prints cases, classes, channels, shapes,',
+    "spacing and intensity ranges, and checks every case as nnU-Net's --verify_dataset_integrity does",
+    '(channels complete, image and label grids and affines agree, label values those of dataset.json and',
+    'integers, no NaN/Inf voxels); each problem names its file and the exit code is 1 when any is found.',
     '',
     'Options:',
     '  --json    print one JSON object instead of text',
+    '',
+    'Examples:',
+    '  masam info case_0000.nii.gz',
+    '  masam info Dataset001_BTCV        # dataset summary and integrity check',
   ].join('\n'),
   async run(args: string[]): Promise<number> {
     const parsed = parse(args);
@@ -200,6 +380,21 @@ export const info: Command = {
       const model = await describeModelFile(path);
       console.log(values.json ? JSON.stringify(model, null, 2) : formatModelInfo(model));
       return 0;
+    }
+    // Folders that are a run or a dataset are described as such, not read as a frame sequence or series.
+    if (existsSync(join(path, 'run.json'))) {
+      const run = await describeRunFolder(path);
+      console.log(values.json ? JSON.stringify(run, null, 2) : formatRunInfo(run));
+      return 0;
+    }
+    if (existsSync(join(path, 'dataset.json'))) {
+      const check = await checkDatasetFolder(path);
+      console.log(
+        values.json
+          ? JSON.stringify({ path, format: 'dataset', ...check }, null, 2)
+          : formatDatasetCheck(check, path),
+      );
+      return check.problems.length === 0 ? 0 : 1;
     }
     const result = describeVolume(await readVolume(path), path);
     console.log(values.json ? JSON.stringify(result, null, 2) : formatInfo(result));
