@@ -78,7 +78,8 @@ export async function readCase(ds: Dataset, c: CaseFiles): Promise<LabelledCase>
   return { id: c.id, image: channels.length === 1 ? channels[0]! : stackChannels(channels), label };
 }
 
-function stackChannels(channels: readonly Volume[]): Volume<'float32'> {
+/** Channel volumes of one grid as one float32 volume [nx, ny, nz, C] (training and segment stack alike). */
+export function stackChannels(channels: readonly Volume[]): Volume<'float32'> {
   const first = channels[0]!;
   const n = first.data.length;
   const data = new Float32Array(n * channels.length);
