@@ -14,7 +14,7 @@ import { parseNifti, serializeNifti } from '../../io/nifti.js';
 import { IDENTITY_AFFINE } from '../../io/volume.js';
 import { runCommand } from '../../../test/cli.js';
 import { UsageError } from '../command.js';
-import { RunDir } from '../run_dir.js';
+import { RunDir, drawCurves } from '../run_dir.js';
 import { readVolume, writeVolumeAtomic } from '../volume_files.js';
 import { type ModelFileInfo, type RunFolderInfo, type VolumeInfo, info } from './info.js';
 import { phantom } from './phantom.js';
@@ -198,7 +198,7 @@ describe('masam info', () => {
       { step: 210, loss: 0.4, lr: 1e-4 },
     ];
     writeFileSync(join(dir, 'metrics.jsonl'), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
-    await run.drawCurves();
+    await drawCurves(run);
     const state = { step: 200, bestScore: 0.7, bestStep: 200 } as unknown as Parameters<
       RunDir['saveCheckpoint']
     >[3];

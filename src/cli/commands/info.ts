@@ -238,25 +238,16 @@ async function checkpointStep(path: string): Promise<number | null> {
   }
 }
 
-/** The last logged training step and the best validation line of metrics.jsonl (the first of equals). */
-async function metricsSummary(
-  path: string,
-): Promise<Pick<RunFolderInfo, 'best'> & { logged: number | null }> {
-  const text = await readFile(path, 'utf8').catch(() => '');
+/** The last logged training step and the best validation of metrics.jsonl (the first of equals). */
+async function metricsSummary(run: RunDir): Promise<Pick<RunFolderInfo, 'best'> & { logged: number | null }> {
   let logged: number | null = null;
   let best: RunFolderInfo['best'] = null;
-  for (const line of text.split('\n')) {
-    let r: { step?: unknown; loss?: unknown; val_mean?: unknown; val_dice?: unknown };
-    try {
-      r = JSON.parse(line);
-    } catch {
-      continue; // blank or cut short by a crash
-    }
-    if (typeof r.step !== 'number') continue;
-    if (typeof r.loss === 'number') logged = Math.max(logged ?? 0, r.step);
-    if (typeof r.val_mean === 'number' && (best === null || r.val_mean > best.dice)) {
-      const perClass = Array.isArray(r.val_dice) ? (r.val_dice as number[]) : null;
-      best = { dice: r.val_mean, step: r.step, perClass };
+  for (const r of await run.readMetrics()) {
+    if (typeof r['loss'] === 'number') logged = Math.max(logged ?? 0, r.step);
+    const mean = r['val_mean'];
+    if (typeof mean === 'number' && (best === null || mean > best.dice)) {
+      const perClass = Array.isArray(r['val_dice']) ? (r['val_dice'] as number[]) : null;
+      best = { dice: mean, step: r.step, perClass };
     }
   }
   return { logged, best };
@@ -268,7 +259,7 @@ export async function describeRunFolder(path: string): Promise<RunFolderInfo> {
   const info = await run.readInfo();
   const cfg = info.config;
   const training = info.training ?? {};
-  const { logged, best } = await metricsSummary(run.file('metrics.jsonl'));
+  const { logged, best } = await metricsSummary(run);
   const files = [];
   for (const name of (await readdir(path)).sort()) {
     const st = await stat(join(path, name)).catch(() => null);
