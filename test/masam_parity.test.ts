@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { type MaSamModel, loadMaSam } from '../src/api/model.js';
+import { type LossAndGradsOptions, type MaSamModel, loadMaSam } from '../src/api/model.js';
 import type { HostTensor } from '../src/core/index.js';
 import { readPth } from '../src/io/pth.js';
 import { readSafetensors } from '../src/io/safetensors.js';
@@ -129,48 +129,64 @@ for (const fixture of ['tiny-a', 'tiny-b']) {
       }
     });
 
-    it('loss, CE and Dice within 1e-5 relative; every gradient within the fixture rules', async () => {
-      const r = await model.lossAndGrads(image.data, label.data, { shape: [...image.shape] });
-      for (const [key, value] of [
-        ['loss', r.loss],
-        ['loss_ce', r.lossCe],
-        ['loss_dice', r.lossDice],
-      ] as const) {
-        const ref = Number(expected.get(key)!.data[0]);
-        assert.ok(Math.abs(value - ref) <= 1e-5 * Math.abs(ref), `${key}: ${value} vs ${ref}`);
-      }
-      let largest = 0;
-      for (const t of names.trainable) {
-        for (const v of expected.get(t.grad_key)!.data as Float32Array)
-          largest = Math.max(largest, Math.abs(v));
-      }
-      const failures: string[] = [];
-      let worst = { name: '', err: 0 };
-      for (const t of names.trainable) {
-        const got = r.grads.get(t.name);
-        const ref = expected.get(t.grad_key)!;
-        if (t.grad_is_none) {
-          if (got?.data.some((v) => v !== 0)) failures.push(`${t.name}: expected no gradient`);
-          continue;
+    // Through the training executor (train/executor.ts) with each recompute policy, and as one-stack
+    // micro-batches where the fixture's batch has several stacks: the same tolerances for every variant.
+    const batch = image.shape[0]!;
+    const variants: { label: string; options: LossAndGradsOptions }[] = [
+      { label: 'recompute blocks', options: { shape: [...image.shape], recompute: 'blocks' } },
+      { label: 'recompute none', options: { shape: [...image.shape], recompute: 'none' } },
+      ...(batch > 1
+        ? (['blocks', 'none'] as const).map((recompute) => ({
+            label: `recompute ${recompute}, ${batch} micro-batches of 1 stack`,
+            options: { shape: [...image.shape], recompute, microBatch: 1 },
+          }))
+        : []),
+    ];
+    for (const variant of variants)
+      it(`loss, CE and Dice within 1e-5 relative; every gradient within the fixture rules (${variant.label})`, async () => {
+        const r = await model.lossAndGrads(image.data, label.data, variant.options);
+        for (const [key, value] of [
+          ['loss', r.loss],
+          ['loss_ce', r.lossCe],
+          ['loss_dice', r.lossDice],
+        ] as const) {
+          const ref = Number(expected.get(key)!.data[0]);
+          assert.ok(Math.abs(value - ref) <= 1e-5 * Math.abs(ref), `${key}: ${value} vs ${ref}`);
         }
-        if (!got) {
-          failures.push(`${t.name}: gradient missing`);
-          continue;
+        let largest = 0;
+        for (const t of names.trainable) {
+          for (const v of expected.get(t.grad_key)!.data as Float32Array)
+            largest = Math.max(largest, Math.abs(v));
         }
-        assert.deepEqual(got.shape, t.shape, t.name);
-        if (t.grad_is_mathematically_zero) {
-          const maxAbs = got.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-          if (maxAbs > 1e-6 * largest) failures.push(`${t.name}: |g| ${maxAbs} > 1e-6 × ${largest}`);
-          continue;
+        const failures: string[] = [];
+        let worst = { name: '', err: 0 };
+        for (const t of names.trainable) {
+          const got = r.grads.get(t.name);
+          const ref = expected.get(t.grad_key)!;
+          if (t.grad_is_none) {
+            if (got?.data.some((v) => v !== 0)) failures.push(`${t.name}: expected no gradient`);
+            continue;
+          }
+          if (!got) {
+            failures.push(`${t.name}: gradient missing`);
+            continue;
+          }
+          assert.deepEqual(got.shape, t.shape, t.name);
+          if (t.grad_is_mathematically_zero) {
+            const maxAbs = got.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+            if (maxAbs > 1e-6 * largest) failures.push(`${t.name}: |g| ${maxAbs} > 1e-6 × ${largest}`);
+            continue;
+          }
+          const err = relErr(got.data, ref);
+          if (err > worst.err) worst = { name: t.name, err };
+          if (!(err <= 2e-4)) failures.push(`${t.name}: ${err.toExponential(2)}`);
         }
-        const err = relErr(got.data, ref);
-        if (err > worst.err) worst = { name: t.name, err };
-        if (!(err <= 2e-4)) failures.push(`${t.name}: ${err.toExponential(2)}`);
-      }
-      if (process.env['MASAM_SHOW_ERRORS'])
-        console.log(`${fixture}: worst gradient ${worst.name} ${worst.err.toExponential(2)}`);
-      assert.deepEqual(failures, []);
-      assert.equal(r.grads.size, names.trainable.filter((t) => !t.grad_is_none).length);
-    });
+        if (process.env['MASAM_SHOW_ERRORS'])
+          console.log(
+            `${fixture} (${variant.label}): worst gradient ${worst.name} ${worst.err.toExponential(2)}`,
+          );
+        assert.deepEqual(failures, []);
+        assert.equal(r.grads.size, names.trainable.filter((t) => !t.grad_is_none).length);
+      });
   });
 }

@@ -19,8 +19,7 @@ import { type MaSamConfig, type PresetName, resolveConfig } from '../models/sam/
 import { BUFFER_GROUP, ParamScope, ParamSource, type Weights } from '../nn/index.js';
 import type { Device } from '../runtime/index.js';
 import { type OrtSession, compile } from '../runtime/index.js';
-import { grad } from '../autodiff/index.js';
-import { segmentationLoss } from '../train/losses.js';
+import { Executor, type RecomputePolicy } from '../train/executor.js';
 import type { PromptSpec } from '../data/prompts.js';
 import type { Preprocessing } from '../infer/model_info.js';
 import { exportModel } from '../onnx/export.js';
@@ -92,6 +91,7 @@ export async function loadMaSam(options: LoadMaSamOptions): Promise<MaSamModel> 
 
 export class MaSamModel {
   private readonly sessions = new Map<string, Promise<OrtSession>>();
+  private readonly executors = new Map<RecomputePolicy, Executor>();
 
   constructor(
     readonly config: MaSamConfig,
@@ -104,18 +104,13 @@ export class MaSamModel {
     readonly groups: ReadonlyMap<string, string>,
   ) {}
 
-  /** Traces the model once per (purpose, input shape); weights are read when traced. */
-  private session(
-    key: string,
-    build: (g: Graph, source: ParamSource) => Record<string, Value>,
-    trainable?: ReadonlySet<string>,
-  ) {
+  /** Traces the inference model once per input shape; weights are read when traced. */
+  private session(key: string, build: (g: Graph, source: ParamSource) => Record<string, Value>) {
     let s = this.sessions.get(key);
     if (!s) {
       const graph = new Graph();
-      const source = new ParamSource({ graph, weights: this.weights, ...(trainable ? { trainable } : {}) });
-      // Gradient graphs hold large, short-lived activations: without ORT's arena their peak RSS is far lower.
-      s = compile(build(graph, source), { device: this.device, memoryArena: !trainable });
+      const source = new ParamSource({ graph, weights: this.weights });
+      s = compile(build(graph, source), { device: this.device });
       this.sessions.set(key, s);
       s.catch(() => this.sessions.delete(key));
     }
@@ -130,6 +125,8 @@ export class MaSamModel {
   /** Forgets compiled graphs: call after changing weights in place outside training. */
   invalidate(): void {
     this.sessions.clear();
+    for (const e of this.executors.values()) void e.release();
+    this.executors.clear();
   }
 
   /**
@@ -185,55 +182,51 @@ export class MaSamModel {
     };
   }
 
-  /** The official loss 0.2·CE + 0.8·Dice on `lowResLogits` vs labels [b·d, H, W] and its gradients (eval mode). */
+  /**
+   * The official loss 0.2·CE + 0.8·Dice on `lowResLogits` vs labels [b·d, H, W] and its gradients (eval
+   * mode), through the executor that `masam train` runs (train/executor.ts). `recompute` picks its policy
+   * and `microBatch` (stacks per run, dividing b) splits the batch — the gradient stays exact.
+   */
   async lossAndGrads(
     image: Float32Array,
     label: Int32Array,
-    { shape }: { shape: number[] },
+    { shape, recompute = 'blocks', microBatch }: LossAndGradsOptions,
   ): Promise<LossAndGrads> {
     checkTensor('lossAndGrads image', image, shape, 5);
-    const [b, d, , h, w] = shape as [number, number, number, number, number];
+    const [b, d, c, h, w] = shape as [number, number, number, number, number];
     checkTensor('lossAndGrads label', label, [b * d, h, w], 3);
-    const names = [...this.trainable];
-    const session = await this.session(
-      `loss:${shape}`,
-      (g, source) => {
-        const out = new MaSam(this.config, new ParamScope(source)).forward(
-          g.input('image', 'float32', shape),
-        );
-        const { loss, ce, dice } = segmentationLoss(
-          out.lowResLogits,
-          g.input('label', 'int32', [b * d, h, w]),
-          this.config.dice_weight,
-        );
-        const params = names.map((n) => source.valueOf(n));
-        const grads = grad(loss, params);
-        const fetch: Record<string, Value> = { loss, ce, dice };
-        names.forEach((n, i) => {
-          if (grads[i]) fetch[`grad/${n}`] = grads[i]!;
-        });
-        return fetch;
-      },
-      this.trainable,
-    );
-    const feeds: Record<string, HostTensor> = {
-      image: hostTensor('float32', shape, image),
-      label: hostTensor('int32', [b * d, h, w], label),
-    };
-    for (const spec of session.inputs)
-      if (!(spec.name in feeds)) feeds[spec.name] = this.weights.get(spec.name)!;
-    const r = await session.run(feeds);
-    const gradsOut = new Map<string, ApiTensor>();
-    for (const n of names) {
-      const gt = r[`grad/${n}`];
-      if (gt) gradsOut.set(officialParamName(n), { data: gt.data as Float32Array, shape: [...gt.shape] });
+    const cfg = this.config;
+    if (d !== cfg.slices || c !== cfg.in_chans || h !== cfg.img_size || w !== cfg.img_size) {
+      throw new MasamError(
+        `lossAndGrads: image [${shape.join(', ')}] must be [b, ${cfg.slices}, ${cfg.in_chans}, ${cfg.img_size}, ${cfg.img_size}] for this model`,
+      );
     }
-    return {
-      loss: Number(r['loss']!.data[0]),
-      lossCe: Number(r['ce']!.data[0]),
-      lossDice: Number(r['dice']!.data[0]),
-      grads: gradsOut,
-    };
+    const m = microBatch ?? b;
+    if (!Number.isInteger(m) || m < 1 || b % m !== 0)
+      throw new MasamError(`lossAndGrads: microBatch ${m} must divide the batch ${b}`);
+    let executor = this.executors.get(recompute);
+    if (!executor) {
+      executor = new Executor({
+        config: cfg,
+        weights: this.weights,
+        trainable: this.trainable,
+        dropout: false,
+        recompute,
+        device: this.device,
+      });
+      this.executors.set(recompute, executor);
+    }
+    const n = b / m;
+    const [imageSize, labelSize] = [image.length / n, label.length / n];
+    const micro = Array.from({ length: n }, (_, j) => ({
+      image: hostTensor('float32', [m, d, c, h, w], image.subarray(j * imageSize, (j + 1) * imageSize)),
+      label: hostTensor('int32', [m * d, h, w], label.subarray(j * labelSize, (j + 1) * labelSize)),
+    }));
+    const r = await executor.lossAndGrads(micro);
+    const gradsOut = new Map<string, ApiTensor>();
+    for (const [name, g] of r.grads)
+      if (g) gradsOut.set(officialParamName(name), { data: g, shape: [...this.weights.get(name)!.shape] });
+    return { loss: r.loss, lossCe: r.ce, lossDice: r.dice, grads: gradsOut };
   }
 
   /**
@@ -304,6 +297,15 @@ export interface ExportOnnxOptions {
   readonly preprocessing?: Preprocessing;
   /** Export the box-prompted variant (spec §11) with this many point slots per image. */
   readonly prompts?: PromptSpec;
+}
+
+export interface LossAndGradsOptions {
+  /** [b, d, 3, H, W] with d, H, W the model's. */
+  readonly shape: number[];
+  /** Activation recomputation (train/executor.ts); default 'blocks'. */
+  readonly recompute?: RecomputePolicy;
+  /** Stacks per executor run (default: all b); must divide b. */
+  readonly microBatch?: number;
 }
 
 export interface ForwardOptions {

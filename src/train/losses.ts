@@ -1,5 +1,6 @@
 // Training losses as graph functions, so autodiff covers them (masam-spec §9.2): softmax cross-entropy,
-// the official Dice loss (sums over all pixels of all images at once, class 0 included), and their mix.
+// the official Dice loss (sums over all pixels of all images at once, class 0 included), and their mix;
+// the same loss through its sums, for exact micro-batching.
 // Reductions run in float64: ~10⁵–10⁷ per-pixel terms summed in float32 drift past the parity tolerance.
 import type { Value } from '../graph/index.js';
 import * as F from '../ops/index.js';
@@ -22,32 +23,53 @@ export function oneHot(labels: Value, numClasses: number): Value {
 
 /** Mean over non-ignored pixels of −log softmax(logits)[label]; logits [N, K, …], labels [N, …] (integers). */
 export function crossEntropy(logits: Value, labels: Value): Value {
+  const s = lossSums(logits, labels); // the Dice sums it also declares are pruned at export when unused
+  return F.cast(F.div(s.nll, s.valid), logits.dtype);
+}
+
+/**
+ * The sums the official loss depends on, over every pixel of every image given (float64):
+ * `nll` = Σ −log softmax(z)[label] and `valid` = the number of non-ignored pixels (CE = nll / valid);
+ * per class c (background included) `intersection` I_c = Σ p_c·t_c, `predSq` Z_c = Σ p_c², `targetSq`
+ * Y_c = Σ t_c² with p = softmax over classes and t = one-hot. Sums over disjoint micro-batches add up to the
+ * batch's, which is what makes exact micro-batching possible (train/micro_batches.ts).
+ */
+export interface LossSums {
+  readonly nll: Value;
+  readonly valid: Value;
+  readonly intersection: Value;
+  readonly predSq: Value;
+  readonly targetSq: Value;
+}
+
+export function lossSums(logits: Value, labels: Value): LossSums {
   const k = logits.shape[1]!;
   const target = oneHot(labels, k);
   const logp = F.cast(F.logSoftmax(logits, 1), 'float64');
   const valid = F.sub(1, F.cast(F.equal(F.cast(labels, 'int64'), IGNORE_INDEX), 'float64'));
-  const total = F.neg(F.sum(F.mul(target, logp)));
-  return F.cast(F.div(total, F.sum(valid)), logits.dtype);
-}
-
-/**
- * Official Dice loss: p = softmax over classes, t = one-hot; per class c (background included)
- * dice_c = 1 − (2·Σ p_c·t_c + 1e-5) / (Σ p_c² + Σ t_c² + 1e-5), sums over every pixel of every image;
- * the loss is the mean over classes.
- */
-export function diceLoss(logits: Value, labels: Value): Value {
-  const k = logits.shape[1]!;
-  const target = oneHot(labels, k);
   const p = F.cast(F.softmax(logits, 1), 'float64');
   const axes = logits.shape.map((_, i) => i).filter((i) => i !== 1);
-  const intersection = F.sum(F.mul(p, target), axes); // [K]
-  const predSq = F.sum(F.mul(p, p), axes);
-  const targetSq = F.sum(F.mul(target, target), axes);
+  return {
+    nll: F.neg(F.sum(F.mul(target, logp))),
+    valid: F.sum(valid),
+    intersection: F.sum(F.mul(p, target), axes), // [K]
+    predSq: F.sum(F.mul(p, p), axes),
+    targetSq: F.sum(F.mul(target, target), axes),
+  };
+}
+
+/** Official Dice loss from its sums: mean over classes of 1 − (2·I_c + 1e-5) / (Z_c + Y_c + 1e-5). */
+export function diceFromSums(s: Pick<LossSums, 'intersection' | 'predSq' | 'targetSq'>): Value {
   const perClass = F.sub(
     1,
-    F.div(F.add(F.mul(intersection, 2), DICE_SMOOTH), F.add(F.add(predSq, targetSq), DICE_SMOOTH)),
+    F.div(F.add(F.mul(s.intersection, 2), DICE_SMOOTH), F.add(F.add(s.predSq, s.targetSq), DICE_SMOOTH)),
   );
-  return F.cast(F.mean(perClass), logits.dtype);
+  return F.mean(perClass);
+}
+
+/** The official Dice loss of logits [N, K, …] against labels [N, …] (sums over every pixel of every image). */
+export function diceLoss(logits: Value, labels: Value): Value {
+  return F.cast(diceFromSums(lossSums(logits, labels)), logits.dtype);
 }
 
 export interface SegmentationLoss {
@@ -58,7 +80,55 @@ export interface SegmentationLoss {
 
 /** (1 − w)·CE + w·Dice with the official w = 0.8 (spec §9.2). */
 export function segmentationLoss(logits: Value, labels: Value, diceWeight = 0.8): SegmentationLoss {
-  const ce = crossEntropy(logits, labels);
-  const dice = diceLoss(logits, labels);
+  const s = lossSums(logits, labels);
+  const ce = F.cast(F.div(s.nll, s.valid), logits.dtype);
+  const dice = F.cast(diceFromSums(s), logits.dtype);
   return { loss: F.add(F.mul(ce, 1 - diceWeight), F.mul(dice, diceWeight)), ce, dice };
+}
+
+/** Host-side values of the sums for one batch (float64). */
+export interface HostLossSums {
+  nll: number;
+  valid: number;
+  intersection: Float64Array;
+  predSq: Float64Array;
+  targetSq: Float64Array;
+}
+
+/**
+ * Constants of the micro-batch surrogate (docs: shared/docs/executor.md, "Exact gradients"): with the batch
+ * sums fixed, L = (1 − w)·nll/valid + w·mean_c(1 − (2·I_c + ε)/S_c), S_c = Z_c + Y_c + ε, has
+ * ∂L/∂nll = (1 − w)/valid, ∂L/∂I_c = −2w/(K·S_c), ∂L/∂Z_c = w·(2·I_c + ε)/(K·S_c²). A micro-batch's surrogate
+ * ceScale·nll_m + Σ_c a_c·I_c^(m) + b_c·Z_c^(m) then has gradients that sum over micro-batches to ∇L.
+ */
+export function surrogateCoefficients(
+  s: HostLossSums,
+  diceWeight: number,
+): { ceScale: number; a: Float64Array; b: Float64Array; loss: number; ce: number; dice: number } {
+  const k = s.intersection.length;
+  const a = new Float64Array(k);
+  const b = new Float64Array(k);
+  let dice = 0;
+  for (let c = 0; c < k; c++) {
+    const sc = s.predSq[c]! + s.targetSq[c]! + DICE_SMOOTH;
+    const num = 2 * s.intersection[c]! + DICE_SMOOTH;
+    dice += 1 - num / sc;
+    a[c] = (-2 * diceWeight) / (k * sc);
+    b[c] = (diceWeight * num) / (k * sc * sc);
+  }
+  dice /= k;
+  const ce = s.nll / s.valid;
+  return {
+    ceScale: (1 - diceWeight) / s.valid,
+    a,
+    b,
+    ce,
+    dice,
+    loss: (1 - diceWeight) * ce + diceWeight * dice,
+  };
+}
+
+/** The surrogate of one micro-batch as a graph value (float64), from its sums and the batch's constants. */
+export function surrogateLoss(s: LossSums, ceScale: Value, a: Value, b: Value): Value {
+  return F.add(F.mul(s.nll, ceScale), F.sum(F.add(F.mul(a, s.intersection), F.mul(b, s.predSq))));
 }

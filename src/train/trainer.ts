@@ -1,18 +1,16 @@
-// The MA-SAM fine-tuning loop's core (spec §9): one compiled training graph (trainable weights, batch and
-// FacT dropout noise as inputs), host AdamW with the official schedule, validation Dice, and a state that
-// checkpoints capture completely, so a resumed run continues exactly where it stopped.
-import { grad } from '../autodiff/index.js';
+// The MA-SAM fine-tuning step (spec §9): a batch of augmented stacks and its FacT dropout noise, the loss and
+// gradients from the executor (train/executor.ts: recompute policy, exact micro-batches), host AdamW with the
+// official schedule, validation Dice, and a state that checkpoints capture completely, so a resumed run
+// continues exactly where it stopped.
 import { MasamError } from '../core/errors.js';
 import { type HostTensor, hostTensor } from '../core/host_tensor.js';
 import { Rng } from '../core/rng.js';
-import { Graph, type Value } from '../graph/index.js';
 import { type PromptSpec, foregroundBox, stackPrompts } from '../data/prompts.js';
 import { dicePerClass } from '../metrics/dice.js';
-import { MaSam, promptGraphInputs } from '../models/masam/masam.js';
 import type { MaSamConfig } from '../models/sam/config.js';
-import { ParamScope, ParamSource, type Weights } from '../nn/index.js';
-import { type Device, type Session, compile } from '../runtime/index.js';
-import { segmentationLoss } from './losses.js';
+import type { Weights } from '../nn/index.js';
+import type { Device } from '../runtime/index.js';
+import { Executor, type RecomputePolicy, type StackBatch } from './executor.js';
 import { AdamW } from './optim.js';
 import { learningRate } from './schedule.js';
 import type { SliceCache, TrainingBatch } from './slice_cache.js';
@@ -29,6 +27,10 @@ export interface TrainerOptions {
   readonly device?: Device;
   /** ONNX Runtime intra-op threads (default: every core). */
   readonly threads?: number;
+  /** Activation recomputation (executor.ts); default 'blocks'. */
+  readonly recompute?: RecomputePolicy;
+  /** Stacks per micro-batch (default: the whole batch); must divide the batch. The gradient is exact. */
+  readonly microBatch?: number;
   /** Box-prompted training (spec §11, data/prompts.ts): boxes from the labels, and this many point slots. */
   readonly prompts?: PromptSpec;
 }
@@ -51,11 +53,9 @@ export interface StepResult {
 
 export class Trainer {
   readonly optimizer: AdamW;
+  readonly executor: Executor;
   step = 0;
   rng: Rng;
-  private trainSession?: Promise<Session>;
-  private evalSession?: Promise<Session>;
-  private noiseSites: { name: string; shape: readonly number[] }[] = [];
 
   constructor(
     readonly config: MaSamConfig,
@@ -64,9 +64,24 @@ export class Trainer {
     readonly data: SliceCache,
     readonly options: TrainerOptions,
   ) {
+    const micro = options.microBatch ?? options.batch;
+    if (!Number.isInteger(micro) || micro < 1 || options.batch % micro !== 0)
+      throw new MasamError(
+        `micro-batch ${micro} must be a whole number that divides the batch ${options.batch}`,
+      );
     this.rng = new Rng(options.seed);
     this.optimizer = new AdamW(new Map([...trainable].map((n) => [n, weights.get(n)!.data])), {
       weightDecay: options.weightDecay,
+    });
+    this.executor = new Executor({
+      config,
+      weights,
+      trainable,
+      prompts: options.prompts ?? null,
+      dropout: true,
+      recompute: options.recompute ?? 'blocks',
+      ...(options.device && { device: options.device }),
+      ...(options.threads && { threads: options.threads }),
     });
   }
 
@@ -75,104 +90,76 @@ export class Trainer {
     return Math.ceil((this.options.steps * 4) / 3);
   }
 
-  private buildTrainGraph(): Promise<Session> {
-    const cfg = this.config;
-    const [b, d, s] = [this.options.batch, cfg.slices, cfg.img_size];
-    const graph = new Graph();
-    const source = new ParamSource({ graph, weights: this.weights, trainable: this.trainable });
-    this.noiseSites = [];
-    const noise = (site: string, shape: readonly number[]): Value => {
-      const name = `noise/${site}`;
-      this.noiseSites.push({ name, shape });
-      return graph.input(name, 'float32', shape);
-    };
-    const out = new MaSam(cfg, new ParamScope(source)).forward(
-      graph.input('image', 'float32', [b, d, 3, s, s]),
-      { noise, ...(this.options.prompts && promptGraphInputs(graph, b * d, this.options.prompts.points)) },
-    );
-    const { loss, ce, dice } = segmentationLoss(
-      out.lowResLogits,
-      graph.input('label', 'int32', [b * d, s, s]),
-      cfg.dice_weight,
-    );
-    const names = [...this.trainable];
-    const grads = grad(
-      loss,
-      names.map((n) => source.valueOf(n)),
-    );
-    const fetch: Record<string, Value> = { loss, ce, dice };
-    names.forEach((n, i) => {
-      if (grads[i]) fetch[`grad/${n}`] = grads[i]!;
-    });
-    // Without ORT's arena the training graph's large, short-lived activations peak far lower.
-    return compile(fetch, {
-      device: this.options.device ?? 'cpu',
-      memoryArena: false,
-      ...(this.options.threads && { threads: this.options.threads }),
-    });
+  /** Stacks per executor run. */
+  get microBatch(): number {
+    return this.options.microBatch ?? this.options.batch;
   }
 
   /** One optimiser step on a fresh augmented batch; the lr follows the official schedule. */
   async trainStep(): Promise<StepResult> {
-    this.trainSession ??= this.buildTrainGraph();
-    const session = await this.trainSession;
     const batch = this.data.sampleBatch(
       this.options.batch,
       this.config.slices,
       this.rng,
       this.options.prompts,
     );
-    const feeds: Record<string, HostTensor> = {
-      image: batch.image,
-      label: batch.label,
-      ...(batch.prompts && promptFeeds(batch.prompts)),
-    };
-    for (const site of this.noiseSites) {
-      const t = hostTensor('float32', site.shape);
-      for (let i = 0; i < t.data.length; i++) t.data[i] = this.rng.uniform();
-      feeds[site.name] = t;
-    }
-    for (const spec of session.inputs)
-      if (!(spec.name in feeds)) feeds[spec.name] = this.weights.get(spec.name)!;
-    const r = await session.run(feeds);
+    const r = await this.executor.lossAndGrads(this.microBatches(batch));
     const lr = learningRate(this.step, {
       baseLr: this.options.baseLr,
       warmup: this.options.warmup,
       maxIterations: this.maxIterations,
     });
-    const grads = new Map<string, Float32Array | null>();
-    for (const n of this.trainable) grads.set(n, (r[`grad/${n}`]?.data as Float32Array | undefined) ?? null);
-    this.optimizer.step(grads, lr);
-    const result = {
-      step: this.step,
-      loss: Number(r['loss']!.data[0]),
-      ce: Number(r['ce']!.data[0]),
-      dice: Number(r['dice']!.data[0]),
-      lr,
-    };
+    this.optimizer.step(r.grads, lr);
+    const result = { step: this.step, loss: r.loss, ce: r.ce, dice: r.dice, lr };
     if (!Number.isFinite(result.loss))
       throw new MasamError(`training diverged at step ${this.step}: loss ${result.loss}`);
     this.step += 1;
     return result;
   }
 
-  private buildEvalGraph(): Promise<Session> {
-    const cfg = this.config;
-    const [d, s] = [cfg.slices, cfg.img_size];
-    const graph = new Graph();
-    // Trainable weights stay graph inputs, so one compiled graph serves every validation round.
-    const source = new ParamSource({ graph, weights: this.weights, trainable: this.trainable });
-    const out = new MaSam(cfg, new ParamScope(source)).forward(
-      graph.input('image', 'float32', [1, d, 3, s, s]),
-      this.options.prompts && promptGraphInputs(graph, d, this.options.prompts.points),
-    );
-    return compile(
-      { logits: out.lowResLogits },
-      {
-        device: this.options.device ?? 'cpu',
-        ...(this.options.threads && { threads: this.options.threads }),
-      },
-    );
+  /**
+   * The batch as equal micro-batches of consecutive stacks, with the step's dropout noise: each site is
+   * drawn for the whole batch in trace order (the stream does not depend on the micro-batch size) and
+   * split along its stack-major first axis.
+   */
+  private microBatches(batch: TrainingBatch): StackBatch[] {
+    const m = this.microBatch;
+    const n = this.options.batch / m;
+    const slices = <T extends HostTensor>(t: T): T[] => {
+      const shape = [t.shape[0]! / n, ...t.shape.slice(1)];
+      const size = t.data.length / n;
+      return Array.from(
+        { length: n },
+        (_, j) => hostTensor(t.dtype, shape, t.data.subarray(j * size, (j + 1) * size) as never) as T,
+      );
+    };
+    const noise: Map<string, HostTensor<'float32'>>[] = Array.from({ length: n }, () => new Map());
+    for (const site of this.executor.noiseSites(m)) {
+      for (let j = 0; j < n; j++) {
+        const t = hostTensor('float32', site.shape);
+        for (let i = 0; i < t.data.length; i++) t.data[i] = this.rng.uniform();
+        noise[j]!.set(site.name, t);
+      }
+    }
+    const images = slices(batch.image);
+    const labels = slices(batch.label);
+    const prompts = batch.prompts && {
+      boxes: slices(batch.prompts.boxes),
+      pointCoords: slices(batch.prompts.pointCoords),
+      pointLabels: slices(batch.prompts.pointLabels),
+    };
+    return images.map((image, j) => ({
+      image,
+      label: labels[j]!,
+      noise: noise[j]!,
+      ...(prompts && {
+        prompts: {
+          boxes: prompts.boxes[j]!,
+          pointCoords: prompts.pointCoords[j]!,
+          pointLabels: prompts.pointLabels[j]!,
+        },
+      }),
+    }));
   }
 
   /**
@@ -182,8 +169,6 @@ export class Trainer {
    * without foreground are background, as in prompted inference.
    */
   async validate(cases: SliceCache): Promise<{ perClass: number[]; mean: number }> {
-    this.evalSession ??= this.buildEvalGraph();
-    const session = await this.evalSession;
     const cfg = this.config;
     const [d, s, k] = [cfg.slices, cfg.img_size, cfg.num_classes + 1];
     const plane = s * s;
@@ -195,7 +180,6 @@ export class Trainer {
       for (let start = 0; start < c.nz; start += d) {
         const centre = Math.min(start + (d - 1) / 2, c.nz - 1);
         const { image, label } = cases.stack(ci, centre, d);
-        const feeds: Record<string, HostTensor> = { image: hostTensor('float32', [1, d, 3, s, s], image) };
         const prompted = this.options.prompts;
         // The true tight boxes, only for a box-prompted model (null: a slice without foreground).
         const slicePrompts = prompted
@@ -204,21 +188,19 @@ export class Trainer {
               return box && { box, points: [] };
             })
           : [];
-        if (prompted) {
-          if (slicePrompts.every((p) => p === null)) continue; // no prompt: every slice is background
-          const sp = stackPrompts(slicePrompts, prompted);
-          Object.assign(
-            feeds,
-            promptFeeds({
-              boxes: hostTensor('float32', [d, 4], sp.boxes),
-              pointCoords: hostTensor('float32', [d, prompted.points, 2], sp.pointCoords),
-              pointLabels: hostTensor('float32', [d, prompted.points], sp.pointLabels),
+        if (prompted && slicePrompts.every((p) => p === null)) continue; // no prompt: all background
+        const sp = prompted && stackPrompts(slicePrompts, prompted);
+        const logits = await this.executor.logits({
+          image: hostTensor('float32', [1, d, 3, s, s], image),
+          ...(prompted &&
+            sp && {
+              prompts: {
+                boxes: hostTensor('float32', [d, 4], sp.boxes),
+                pointCoords: hostTensor('float32', [d, prompted.points, 2], sp.pointCoords),
+                pointLabels: hostTensor('float32', [d, prompted.points], sp.pointLabels),
+              },
             }),
-          );
-        }
-        for (const spec of session.inputs)
-          if (!(spec.name in feeds)) feeds[spec.name] = this.weights.get(spec.name)!;
-        const logits = (await session.run(feeds))['logits']!.data as Float32Array;
+        });
         const first = centre - (d - 1) / 2;
         for (let t = 0; t < d; t++) {
           const z = first + t;
@@ -280,12 +262,4 @@ export class Trainer {
       });
     }
   }
-}
-
-/** Feeds for promptGraphInputs (point inputs only exist with point slots). */
-function promptFeeds(p: NonNullable<TrainingBatch['prompts']>): Record<string, HostTensor> {
-  return {
-    boxes: p.boxes,
-    ...(p.pointLabels.shape[1]! > 0 && { point_coords: p.pointCoords, point_labels: p.pointLabels }),
-  };
 }

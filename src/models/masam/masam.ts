@@ -45,43 +45,74 @@ export class MaSam {
     this.maskDecoder = new MaskDecoder(cfg, root.pp('mask_decoder').group(PARAM_GROUPS.maskDecoder));
   }
 
-  /** image [b, d, 3, S, S] with values on the 0–1 scale. */
+  /**
+   * image [b, d, 3, S, S] with values on the 0–1 scale. The same three stages that staged training runs
+   * one by one (train/executor.ts): embed → every block → head.
+   */
   forward(image: Value, options: MaSamForwardOptions = {}): MaSamOutputs {
+    const slices = image.shape[1]!;
+    const patchEmbed = this.embed(image);
+    const blocks: Value[] = [];
+    let h = patchEmbed;
+    for (let i = 0; i < this.cfg.depth; i++) {
+      h = this.block(i, h, slices, options.noise);
+      blocks.push(h);
+    }
+    const head = this.head(h, options);
+    const intermediates: Record<string, Value> = { patch_embed: patchEmbed, ...head.intermediates };
+    blocks.forEach((v, i) => {
+      intermediates[`block_${String(i).padStart(2, '0')}`] = v;
+    });
+    return { ...head, intermediates };
+  }
+
+  /** Stage 'embed': image [b, d, 3, S, S] (0–1 scale) → normalised → patch tokens + positions [b·d, T, T, C]. */
+  embed(image: Value): Value {
     const [b, d, c, h, w] = image.shape as [number, number, number, number, number];
-    const g = image.graph;
     const mean = F.constant(float32([1, 1, c, 1, 1], this.cfg.pixel_mean), image, 'pixel_mean');
     const std = F.constant(float32([1, 1, c, 1, 1], this.cfg.pixel_std), image, 'pixel_std');
     // [b, d, 3, S, S] → [b·d, 3, S, S], stack-major (image index = stack·d + slice)
     const x = F.reshape(F.div(F.sub(image, mean), std), [b * d, c, h, w]);
-    const enc = this.encoder.forward(x, d, options.noise);
+    return this.encoder.sam.embed(x);
+  }
+
+  /** Stage 'block i': tokens [b·d, T, T, C] → tokens; `slices` = d for the adapters' depth convolution. */
+  block(i: number, tokens: Value, slices: number, noise?: DropoutNoise): Value {
+    return this.encoder.block(i, tokens, slices, noise);
+  }
+
+  /** Stage 'head': the last block's tokens → neck → prompt encoder + mask decoder → logits. */
+  head(
+    tokens: Value,
+    prompts: Pick<MaSamForwardOptions, 'boxes' | 'points'> = {},
+  ): Omit<MaSamOutputs, 'intermediates'> & { intermediates: Record<string, Value> } {
+    const g = tokens.graph;
+    const n = tokens.shape[0]!;
+    const embeddings = this.encoder.sam.neck.forward(tokens);
     const { sparse, dense } = g.withScope('prompt_encoder', () =>
       this.promptEncoder.forward({
-        ...(options.boxes && { boxes: options.boxes }),
-        ...(options.points && { points: options.points }),
+        ...(prompts.boxes && { boxes: prompts.boxes }),
+        ...(prompts.points && { points: prompts.points }),
       }),
     );
     const imagePe = g.withScope('prompt_encoder', () => this.promptEncoder.getDensePe());
     const dec = g.withScope('mask_decoder', () =>
-      this.maskDecoder.forward({ imageEmbeddings: enc.embeddings, imagePe, sparse, dense }),
+      this.maskDecoder.forward({ imageEmbeddings: embeddings, imagePe, sparse, dense }),
     );
-    const masks = F.resize(dec.masks, [b * d, dec.masks.shape[1]!, h, w], 'linear');
-    const intermediates: Record<string, Value> = {
-      patch_embed: enc.patchEmbed,
-      dense_embeddings: dense,
-      dense_pe: imagePe,
-      decoder_hs: dec.hs,
-      decoder_src: dec.src,
-      hyper_in: dec.hyperIn,
-    };
-    enc.blocks.forEach((v, i) => {
-      intermediates[`block_${String(i).padStart(2, '0')}`] = v;
-    });
+    const size = this.cfg.img_size;
+    const masks = F.resize(dec.masks, [n, dec.masks.shape[1]!, size, size], 'linear');
     return {
       lowResLogits: dec.masks,
       masks,
       iouPredictions: dec.iouPred,
-      imageEmbeddings: enc.embeddings,
-      intermediates,
+      imageEmbeddings: embeddings,
+      intermediates: {
+        dense_embeddings: dense,
+        dense_pe: imagePe,
+        decoder_hs: dec.hs,
+        decoder_src: dec.src,
+        hyper_in: dec.hyperIn,
+      },
     };
   }
 }

@@ -34,10 +34,15 @@ export class MaSamImageEncoder {
     const patchEmbed = this.sam.embed(x);
     const outputs: Value[] = [];
     let h = patchEmbed;
-    this.blocks.forEach((block, i) => {
-      h = x.graph.withScope(`image_encoder/blocks.${i}`, () => block.forward(h, slices, noise));
+    for (let i = 0; i < this.blocks.length; i++) {
+      h = this.block(i, h, slices, noise);
       outputs.push(h);
-    });
+    }
     return { embeddings: this.sam.neck.forward(h), patchEmbed, blocks: outputs };
+  }
+
+  /** Block i alone (a stage of staged training), traced under its own name scope. */
+  block(i: number, h: Value, slices: number, noise?: DropoutNoise): Value {
+    return h.graph.withScope(`image_encoder/blocks.${i}`, () => this.blocks[i]!.forward(h, slices, noise));
   }
 }
