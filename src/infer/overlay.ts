@@ -1,7 +1,11 @@
 // A quick-look montage of a segmentation: a few slices of the input with the labels coloured over the
 // grey (or RGB) image, as RGBA pixels. Pure pixel math, browser-safe; the CLI encodes it as PNG.
 // Slices are cut along the third voxel axis k, as inference stacks them (stacks.ts, masam-spec.md 8.1).
+// Display convention: radiological, as clinical viewers and the browser viewer's default (patient's right
+// on the screen's left, anterior at the top), marked by orientation letters on each tile; each tile names
+// its slice (voxel index k from 0, as --prompts and the viewer count) and a legend names the classes shown.
 import { MasamError } from '../core/errors.js';
+import { GLYPH_H, drawText, textWidth } from './bitmap_font.js';
 import { CT_WINDOW, type Modality, percentile } from '../data/intensity.js';
 import { ioOrientation } from '../io/geometry.js';
 import type { Affine, Volume } from '../io/volume.js';
@@ -27,6 +31,26 @@ export interface OverlayOptions {
   readonly alpha?: number;
   /** Tiles are enlarged by an integer factor up to this many pixels on their long side; default 256. */
   readonly tile?: number;
+  /** Class names by label value (index 0 = background), for the legend; default 'label N'. */
+  readonly classNames?: readonly string[];
+}
+
+/** Where a slice sits in the montage (pixels). */
+export interface OverlayTile {
+  /** The slice's voxel index k (from 0). */
+  readonly slice: number;
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** The montage with its layout: the tiles and the legend's entries (label values found in the shown slices). */
+export interface OverlayImage extends RgbaImage {
+  readonly tiles: readonly OverlayTile[];
+  readonly legend: readonly { readonly value: number; readonly name: string }[];
+  /** The top row of the legend strip below the tiles (= height when no label is shown). */
+  readonly legendTop: number;
 }
 
 /** Colours of labels 1, 2, … (cycled); label 0 (background) is not coloured. The CLI overlay and the
@@ -85,12 +109,71 @@ export function pickSlices(labels: Pick<Volume, 'shape' | 'data'>, count: number
  * every displayed axis runs toward the negative world direction: axial slices come out radiological
  * (patient right on the left, anterior at the top), frames upright (their affine is LPS-like).
  */
-function displayAxes(affine: Affine): { colAxis: 0 | 1; flipCol: boolean; flipRow: boolean } {
+function displayAxes(affine: Affine): {
+  colAxis: 0 | 1;
+  flipCol: boolean;
+  flipRow: boolean;
+  /** Patient directions at the screen's left, right, top and bottom edges (e.g. R, L, A, P); null if unknown. */
+  edges: readonly [string, string, string, string] | null;
+} {
   const [a, b] = ioOrientation(affine);
-  if (!a || !b) return { colAxis: 0, flipCol: false, flipRow: false };
+  if (!a || !b) return { colAxis: 0, flipCol: false, flipRow: false, edges: null };
   const colAxis = a[0] <= b[0] ? 0 : 1;
   const [col, row] = colAxis === 0 ? [a, b] : [b, a];
-  return { colAxis, flipCol: col[1] > 0, flipRow: row[1] > 0 };
+  // Displayed axes run toward the negative world direction, so the left and top edges are the positive ends.
+  const ends = ['RL', 'AP', 'SI'];
+  const [colEnds, rowEnds] = [ends[col[0]]!, ends[row[0]]!];
+  return {
+    colAxis,
+    flipCol: col[1] > 0,
+    flipRow: row[1] > 0,
+    edges: [colEnds[0]!, colEnds[1]!, rowEnds[0]!, rowEnds[1]!],
+  };
+}
+
+const WHITE: readonly [number, number, number] = [255, 255, 255];
+const SHADOW: readonly [number, number, number] = [0, 0, 0];
+
+/** White text with a one-pixel black outline, readable over any image. */
+function drawLabel(image: RgbaImage, text: string, x: number, y: number, scale: number): void {
+  for (const [dx, dy] of [
+    [-1, 0],
+    [1, 0],
+    [0, -1],
+    [0, 1],
+  ] as const)
+    drawText(image, text, x + dx, y + dy, SHADOW, scale);
+  drawText(image, text, x, y, WHITE, scale);
+}
+
+/** Label values > 0 present in slices `zs` of `labels`, ascending. */
+function valuesShown(labels: Pick<Volume, 'data'>, zs: readonly number[], plane: number): number[] {
+  const seen = new Set<number>();
+  for (const z of zs) for (let p = z * plane; p < (z + 1) * plane; p++) seen.add(Number(labels.data[p]));
+  return [...seen].filter((v) => v > 0).sort((x, y) => x - y);
+}
+
+/** Legend rows: entries placed left to right, wrapped at `width`; returns each entry's position and the height. */
+function legendLayout(
+  names: readonly string[],
+  width: number,
+  scale: number,
+): { at: { x: number; y: number }[]; height: number } {
+  const row = (GLYPH_H + 4) * scale;
+  const swatch = GLYPH_H * scale;
+  const at: { x: number; y: number }[] = [];
+  let x = GAP;
+  let y = GAP;
+  for (const name of names) {
+    const w = swatch + 3 * scale + textWidth(name, scale);
+    if (x > GAP && x + w > width - GAP) {
+      x = GAP;
+      y += row;
+    }
+    at.push({ x, y });
+    x += w + 6 * scale;
+  }
+  return { at, height: names.length === 0 ? 0 : y + row };
 }
 
 /**
@@ -102,7 +185,7 @@ export function overlayMontage(
   image: Volume,
   labels: Pick<Volume, 'shape' | 'data'>,
   options: OverlayOptions = {},
-): RgbaImage {
+): OverlayImage {
   const [nx = 1, ny = 1, nz = 1] = image.shape;
   const rgb = image.shape.length === 4 && image.shape[3] === 3;
   if (labels.shape[0] !== nx || labels.shape[1] !== ny || (labels.shape[2] ?? 1) !== nz) {
@@ -130,18 +213,26 @@ export function overlayMontage(
   const grey = (v: number): number =>
     hi > lo ? Math.round(255 * Math.min(Math.max((v - lo) / (hi - lo), 0), 1)) : 0;
 
-  const { colAxis, flipCol, flipRow } = displayAxes(image.affine);
+  const { colAxis, flipCol, flipRow, edges } = displayAxes(image.affine);
   const tw = colAxis === 0 ? nx : ny;
   const th = colAxis === 0 ? ny : nx;
   const scale = Math.max(1, Math.floor((options.tile ?? 256) / Math.max(tw, th)));
   const width = columns * tw * scale + (columns - 1) * GAP;
-  const height = rows * th * scale + (rows - 1) * GAP;
+  const tilesHeight = rows * th * scale + (rows - 1) * GAP;
+  // Text twice the font size once tiles are large enough to hold it.
+  const textScale = Math.min(tw, th) * scale >= 96 ? 2 : 1;
+  const shown = valuesShown(labels, slices, plane);
+  const names = shown.map((v) => options.classNames?.[v] ?? `label ${v}`);
+  const legend = legendLayout(names, width, textScale);
+  const height = tilesHeight + legend.height;
   const rgba = new Uint8Array(4 * width * height);
   for (let p = 3; p < rgba.length; p += 4) rgba[p] = 255;
+  const tiles: OverlayTile[] = [];
 
   slices.forEach((z, k) => {
     const x0 = (k % columns) * (tw * scale + GAP);
     const y0 = Math.floor(k / columns) * (th * scale + GAP);
+    tiles.push({ slice: z, x: x0, y: y0, width: tw * scale, height: th * scale });
     for (let r = 0; r < th; r++) {
       for (let c = 0; c < tw; c++) {
         const u = flipCol ? tw - 1 - c : c;
@@ -168,5 +259,32 @@ export function overlayMontage(
       }
     }
   });
-  return { width, height, rgba };
+
+  const out: RgbaImage = { width, height, rgba };
+  const pad = 2 * textScale;
+  const glyphH = GLYPH_H * textScale;
+  for (const t of tiles) {
+    drawLabel(out, `slice ${t.slice}`, t.x + pad + 1, t.y + pad + 1, textScale);
+    // Patient directions at the tile's left and right edges (R … L: radiological); frames have none.
+    if (edges !== null && modality !== 'video') {
+      const mid = t.y + Math.round((t.height - glyphH) / 2);
+      drawLabel(out, edges[0], t.x + pad + 1, mid, textScale);
+      drawLabel(out, edges[1], t.x + t.width - pad - 1 - textWidth(edges[1], textScale), mid, textScale);
+    }
+  }
+  shown.forEach((v, n) => {
+    const { x, y } = legend.at[n]!;
+    const colour = LABEL_COLOURS[(v - 1) % LABEL_COLOURS.length]!;
+    const swatch = glyphH;
+    for (let dy = 0; dy < swatch; dy++) {
+      for (let dx = 0; dx < swatch; dx++) rgba.set(colour, 4 * ((tilesHeight + y + dy) * width + x + dx));
+    }
+    drawText(out, names[n]!, x + swatch + 3 * textScale, tilesHeight + y, WHITE, textScale);
+  });
+  return {
+    ...out,
+    tiles,
+    legend: shown.map((value, n) => ({ value, name: names[n]! })),
+    legendTop: tilesHeight,
+  };
 }
