@@ -70,7 +70,9 @@ export const demo: Command = {
       await writeVolumeAtomic(predPath, result.labels);
       await writeFileAtomic(
         join(out, 'overlay.png'),
-        encodePng(overlayMontage(phantom.image, result.labels, { modality: 'ct' })),
+        encodePng(
+          overlayMontage(phantom.image, result.labels, { modality: 'ct', classNames: model.info.classNames }),
+        ),
       );
 
       const labels = Object.fromEntries(model.info.classNames.map((name, i) => [name, i]));
