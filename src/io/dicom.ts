@@ -2,8 +2,8 @@
 // C.7.6.3 Image Pixel modules) and a series of slices → Volume in RAS+ (dicom_series.ts). Bytes in, no file
 // system: the CLI and the viewer supply the bytes.
 import dicomParser, { type DataSet } from 'dicom-parser';
-import { inflateSync } from 'fflate';
 import { FormatError } from '../core/errors.js';
+import { DEFAULT_MAX_INFLATED_BYTES, inflateRawPrefix } from './gzip.js';
 import { CodecNotReadyError, dicomCodecsReady, initDicomCodecs } from './dicom_codecs.js';
 import {
   decodeEncapsulatedFrame,
@@ -95,16 +95,81 @@ function describe(e: unknown): string {
   return String(e);
 }
 
-/** Deflated transfer syntax (PS3.5 A.5): the data set after the meta group is raw DEFLATE (RFC 1951). */
-function inflateDataSet(bytes: Uint8Array, position: number): Uint8Array {
-  const inflated = inflateSync(bytes.subarray(position));
-  const full = new Uint8Array(position + inflated.length);
-  full.set(bytes.subarray(0, position));
-  full.set(inflated, position);
-  return full;
+/** Options of parseDicom. */
+export interface DicomReadOptions {
+  /** Largest deflated data set inflated, in bytes; default DEFAULT_MAX_INFLATED_BYTES (4 GiB). */
+  readonly maxBytes?: number;
 }
 
-function parseFile(bytes: Uint8Array, source: string): ParsedFile {
+/**
+ * Inflated bytes tolerated after a deflated data set's declared Pixel Data: room for trailing elements
+ * (DataSetTrailingPadding, digital signatures), whose size nothing declares.
+ */
+const DEFLATED_TRAILING_SLACK = 1 << 20;
+
+/**
+ * Where the declared Pixel Data of a (partly) inflated data set ends: its value offset plus Rows × Columns
+ * × SamplesPerPixel × BitsAllocated/8 × NumberOfFrames, or undefined while the elements before it are not
+ * all inflated yet. The deflated syntax encodes pixels natively, so these attributes give their size.
+ */
+function declaredDataSetEnd(full: Uint8Array): number | undefined {
+  try {
+    // The bytes are inflated already: the inflater hands them back unchanged.
+    const ds = dicomParser.parseDicom(full, { untilTag: 'x7fe00010', inflater: (b: Uint8Array) => b });
+    const el = ds.elements['x7fe00010'];
+    if (!el) return undefined;
+    const samples =
+      (ds.uint16('x00280010') ?? 0) *
+      (ds.uint16('x00280011') ?? 0) *
+      (ds.uint16('x00280002') ?? 1) *
+      Math.max(1, ds.intString('x00280008') ?? 1);
+    const size = Math.ceil((samples * (ds.uint16('x00280100') ?? 16)) / 8);
+    return el.dataOffset + size + (size % 2);
+  } catch {
+    return undefined; // an element cut at the end of what is inflated so far
+  }
+}
+
+/**
+ * Deflated transfer syntax (PS3.5 A.5): the data set after the meta group is raw DEFLATE (RFC 1951). It
+ * is inflated in growing prefixes until the Image Pixel attributes and the Pixel Data header are in, then
+ * to at most what they declare (+ DEFLATED_TRAILING_SLACK): a bomb costs its declared size, not its own.
+ */
+function inflateDataSet(bytes: Uint8Array, position: number, source: string, maxBytes: number): Uint8Array {
+  const deflated = bytes.subarray(position);
+  const withMeta = (data: Uint8Array): Uint8Array => {
+    const full = new Uint8Array(position + data.length);
+    full.set(bytes.subarray(0, position));
+    full.set(data, position);
+    return full;
+  };
+  for (let limit = Math.min(maxBytes, 1 << 16); ; limit = Math.min(maxBytes, 4 * limit)) {
+    const { data, complete } = inflateRawPrefix(deflated, limit, source);
+    if (complete) return withMeta(data);
+    const declared = declaredDataSetEnd(withMeta(data));
+    if (declared !== undefined) {
+      const bound = Math.min(maxBytes, declared - position + DEFLATED_TRAILING_SLACK);
+      const all = inflateRawPrefix(deflated, bound, source);
+      if (!all.complete) {
+        throw new FormatError(
+          source,
+          `the deflated data set decompresses past the ${declared - position} bytes its Rows, Columns, ` +
+            `SamplesPerPixel, BitsAllocated and NumberOfFrames declare (+ ${DEFLATED_TRAILING_SLACK} bytes ` +
+            `for trailing elements${bound === maxBytes ? `, capped by maxBytes ${maxBytes}` : ''})`,
+        );
+      }
+      return withMeta(all.data);
+    }
+    if (limit >= maxBytes) {
+      throw new FormatError(
+        source,
+        `the deflated data set decompresses past the ${maxBytes}-byte limit (maxBytes) before its Pixel Data`,
+      );
+    }
+  }
+}
+
+function parseFile(bytes: Uint8Array, source: string, options: DicomReadOptions): ParsedFile {
   if (!isDicom(bytes)) {
     throw new FormatError(source, "not a DICOM Part 10 file (no 'DICM' marker at byte 128)");
   }
@@ -135,10 +200,13 @@ function parseFile(bytes: Uint8Array, source: string): ParsedFile {
       `unsupported transfer syntax ${tsUid}${name ? ` (${name})` : ''}; masam decodes ${known}`,
     );
   }
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_INFLATED_BYTES;
+  const inflater = (b: Uint8Array, position: number) => inflateDataSet(b, position, source, maxBytes);
   try {
-    const ds = dicomParser.parseDicom(bytes, ts.deflated ? { inflater: inflateDataSet } : {});
+    const ds = dicomParser.parseDicom(bytes, ts.deflated ? { inflater } : {});
     return { ds, tsUid, ts };
   } catch (e) {
+    if (e instanceof FormatError) throw e;
     throw new FormatError(source, `truncated or malformed DICOM data set (${ts.name}): ${describe(e)}`);
   }
 }
@@ -245,11 +313,13 @@ function decodePixels(file: ParsedFile, fmt: PixelFormat, source: string): Store
   try {
     if (ts.encoding === 'native') {
       if (el.encapsulatedPixelData) throw new Error(`encapsulated pixel data under ${ts.name}`);
-      const bytes = ds.byteArray.subarray(
-        el.dataOffset,
-        Math.min(el.dataOffset + el.length, ds.byteArray.length),
-      );
-      return decodeNativeFrame(bytes, fmt, ts.littleEndian);
+      const end = el.dataOffset + el.length;
+      if (end > ds.byteArray.length) {
+        throw new Error(
+          `truncated: Pixel Data declares ${el.length} bytes, the file holds ${ds.byteArray.length - el.dataOffset}`,
+        );
+      }
+      return decodeNativeFrame(ds.byteArray.subarray(el.dataOffset, end), fmt, ts.littleEndian);
     }
     if (!el.encapsulatedPixelData || !el.fragments || el.fragments.length === 0) {
       throw new Error('pixel data is not encapsulated in fragments');
@@ -315,13 +385,17 @@ function sliceFromFile(file: ParsedFile, source: string): DicomSlice {
  * @param source a name for messages (the file path)
  * @throws FormatError naming `source` (and the transfer syntax where it matters) for anything unreadable
  */
-export function parseDicom(bytes: Uint8Array, source: string): DicomSlice {
-  return sliceFromFile(parseFile(bytes, source), source);
+export function parseDicom(bytes: Uint8Array, source: string, options: DicomReadOptions = {}): DicomSlice {
+  return sliceFromFile(parseFile(bytes, source, options), source);
 }
 
 /** `parseDicom`, first loading the WASM codecs when this file's transfer syntax may need them. */
-export async function parseDicomAsync(bytes: Uint8Array, source: string): Promise<DicomSlice> {
-  const file = parseFile(bytes, source);
+export async function parseDicomAsync(
+  bytes: Uint8Array,
+  source: string,
+  options: DicomReadOptions = {},
+): Promise<DicomSlice> {
+  const file = parseFile(bytes, source, options);
   if (file.ts.needsWasm && !dicomCodecsReady()) await initDicomCodecs();
   return sliceFromFile(file, source);
 }

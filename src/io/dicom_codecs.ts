@@ -174,9 +174,9 @@ export function decodeJpeg2000(frame: Uint8Array): DecodedFrame {
 }
 
 /** JPEG lossless (process 14, any predictor) through jpeg-lossless-decoder-js; synchronous, pure JS. */
-export function decodeJpegLossless(frame: Uint8Array, width: number, height: number): DecodedFrame {
+export function decodeJpegLossless(frame: Uint8Array): DecodedFrame {
   const decoder = new JpegLosslessDecoder();
   const samples = decoder.decode(frame.buffer as ArrayBuffer, frame.byteOffset, frame.length);
-  const components = Math.round(samples.length / (width * height));
-  return { width, height, components, signed: false, samples };
+  // The codestream's own frame header, so the caller can compare it with Rows × Columns.
+  return { width: decoder.xDim, height: decoder.yDim, components: decoder.numComp, signed: false, samples };
 }

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import dicomParser from 'dicom-parser';
+import { Deflate } from 'fflate';
 import { fnv1a, TS, words16, writeDicom } from '../../test/dicom_synth.js';
 import { concatBytes } from './bytes.js';
 import { REPO_ROOT } from '../../test/fixtures.js';
@@ -333,5 +335,85 @@ describe('JPEG 2000 and 8-bit JPEG through the WASM codecs', () => {
       'JPEG 2000 Lossless',
       TS.j2kLossless,
     );
+  });
+});
+
+describe('Rows × Columns against the pixel data (issue 10)', () => {
+  it('refuses native pixel data that holds more than Rows × Columns samples, naming the file', () => {
+    const px = words16([1, 2, 3, 4, 5, 6, 7, 8, 9]); // a 3×3 image
+    assertFormatError(
+      () => parseDicom(writeDicom({ rows: 2, columns: 2, pixelData: px }), 'scrambled.dcm'),
+      'scrambled.dcm',
+      'pixel data holds 18 bytes',
+      '(2 × 2 × 1 × 2) is 8',
+      'disagree',
+    );
+    // The pad byte that makes an odd length even is not a mismatch.
+    const odd = writeDicom({ rows: 1, columns: 3, bitsAllocated: 8, pixelData: new Uint8Array([7, 8, 9]) });
+    assert.deepEqual(Array.from(parseDicom(odd, 'odd').pixels), [7, 8, 9]);
+  });
+
+  it('refuses an RLE segment holding more samples than Rows × Columns', () => {
+    const header = new Uint8Array(64);
+    new DataView(header.buffer).setUint32(0, 1, true);
+    new DataView(header.buffer).setUint32(4, 64, true);
+    const segment = new Uint8Array([252, 9, 252, 9]); // 10 samples for a 2×2 image
+    const file = writeDicom({
+      rows: 2,
+      columns: 2,
+      bitsAllocated: 8,
+      transferSyntax: TS.rle,
+      pixelData: [concatBytes([header, segment])],
+    });
+    assertFormatError(() => parseDicom(file, 'rle.dcm'), 'rle.dcm', 'more than Rows × Columns (4)');
+  });
+
+  it('refuses a JPEG lossless codestream whose size is not Columns × Rows', () => {
+    const dir = join(REPO_ROOT, 'node_modules', 'jpeg-lossless-decoder-js', 'tests', 'data');
+    const sample = new Uint8Array(readFileSync(join(dir, 'jpeg_lossless_sel1.dcm')));
+    const { rows, columns } = parseDicom(sample, 'sel1');
+    const ds = dicomParser.parseDicom(sample);
+    const el = ds.elements['x7fe00010']!;
+    const frame = dicomParser.readEncapsulatedPixelDataFromFragments(ds, el, 0, el.fragments!.length);
+    const file = writeDicom({
+      rows: rows / 2,
+      columns: columns * 2,
+      pixelRepresentation: 1,
+      transferSyntax: TS.jpegLossless,
+      pixelData: [frame],
+    });
+    assertFormatError(
+      () => parseDicom(file, 'halved.dcm'),
+      'halved.dcm',
+      `codestream is ${columns}×${rows}, but Columns×Rows is ${columns * 2}×${rows / 2}`,
+    );
+  });
+
+  it('refuses a deflated data set that inflates past its declared pixel data, quickly (a bomb)', () => {
+    const image = { rows: 1, columns: 10, bitsAllocated: 8, pixelData: new Uint8Array(10) };
+    const small = writeDicom({ ...image, transferSyntax: TS.deflated });
+    const explicit = writeDicom({ ...image, transferSyntax: TS.explicitLE });
+    const metaEnd = (file: Uint8Array) =>
+      144 + new DataView(file.buffer, file.byteOffset).getUint32(140, true);
+    assert.equal(parseDicom(small, 'small.dcm').pixels.length, 10);
+    // The same data set followed by 200 MiB of zeros, deflated as one stream.
+    const parts: Uint8Array[] = [small.subarray(0, metaEnd(small))];
+    const deflate = new Deflate({ level: 1 }, (chunk) => parts.push(chunk));
+    deflate.push(explicit.subarray(metaEnd(explicit)));
+    const zeros = new Uint8Array(1 << 20);
+    for (let m = 0; m < 200; m++) deflate.push(zeros);
+    deflate.push(new Uint8Array(0), true);
+    const bomb = concatBytes(parts);
+    assert.ok(bomb.length < 2 << 20, `the bomb is ${bomb.length} bytes`);
+    const t0 = performance.now();
+    assertFormatError(
+      () => parseDicom(bomb, 'bomb.dcm'),
+      'bomb.dcm',
+      'decompresses past the',
+      'Rows, Columns, SamplesPerPixel, BitsAllocated and NumberOfFrames declare',
+    );
+    const ms = performance.now() - t0;
+    assert.ok(ms < 500, `took ${ms.toFixed(0)} ms`);
+    assertFormatError(() => parseDicom(bomb, 'capped.dcm', { maxBytes: 1000 }), 'capped.dcm', 'maxBytes');
   });
 });

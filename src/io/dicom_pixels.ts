@@ -110,6 +110,15 @@ export function decodeNativeFrame(bytes: Uint8Array, fmt: PixelFormat, littleEnd
   if (bytes.length < need) {
     throw new PixelDataError(`pixel data truncated: ${bytes.length} bytes, expected ${need}`);
   }
+  // Exactly one frame, plus the pad byte that makes an odd length even (PS3.5 7.1.1): more means Rows,
+  // Columns or BitsAllocated do not describe this data, and reading it would scramble the image.
+  if (bytes.length > need + (need % 2)) {
+    throw new PixelDataError(
+      `pixel data holds ${bytes.length} bytes, but Rows × Columns × SamplesPerPixel × BitsAllocated/8 ` +
+        `(${fmt.rows} × ${fmt.columns} × ${fmt.samplesPerPixel} × ${bytesPerSample}) is ${need}: ` +
+        'the attributes disagree with the pixel data',
+    );
+  }
   const shift = fmt.highBit + 1 - fmt.bitsStored;
   if (bytesPerSample === 1) return toStoredValues(bytes, fmt, shift);
   const view = new DataView(bytes.buffer, bytes.byteOffset, need);
@@ -137,6 +146,20 @@ function unpackRleSegment(seg: Uint8Array, n: number): Uint8Array {
     } // h === 128 (-128): no operation
   }
   if (o < n) throw new PixelDataError(`RLE segment decodes to ${o} bytes, expected ${n}`);
+  // What remains may be an even-length pad byte or no-op codes; runs that would decode to more samples mean
+  // Rows × Columns do not describe this data.
+  let extra = 0;
+  for (let j = i; j < seg.length; ) {
+    const h = seg[j++]!;
+    if (h < 128 && j + h + 1 <= seg.length) extra += h + 1;
+    else if (h > 128 && j < seg.length) extra += 257 - h;
+    j += h < 128 ? h + 1 : h > 128 ? 1 : 0;
+  }
+  if (extra > 0) {
+    throw new PixelDataError(
+      `RLE segment holds more than Rows × Columns (${n}) samples: the attributes disagree with the pixel data`,
+    );
+  }
   return out;
 }
 
@@ -188,7 +211,7 @@ export function decodeEncapsulatedFrame(
     case 'jpeg':
       return codecFrameToStored(decodeJpegLossy(frame), fmt);
     case 'jpeg-lossless':
-      return codecFrameToStored(decodeJpegLossless(frame, fmt.columns, fmt.rows), fmt);
+      return codecFrameToStored(decodeJpegLossless(frame), fmt);
     case 'jpeg2000':
       return codecFrameToStored(decodeJpeg2000(frame), fmt);
     case 'native':

@@ -50,6 +50,10 @@ declare module 'jpeg-lossless-decoder-js' {
     constructor();
     /** Decodes `length` bytes at `offset`; samples of ≤ 8 bits come back as Uint8Array, else Uint16Array. */
     decode(buffer: ArrayBuffer, offset: number, length: number, numBytes?: number): Uint8Array | Uint16Array;
+    /** The decoded frame's width, height and component count (set by decode). */
+    xDim: number;
+    yDim: number;
+    numComp: number;
   }
 }
 
