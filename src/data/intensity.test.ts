@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import {
   BTCV_MEAN,
+  countNonFinite,
+  replaceNonFiniteInPlace,
   BTCV_STD,
   minMaxNormalize,
   normalizeCtStack,
@@ -96,5 +98,45 @@ describe('generic min-max and video scaling', () => {
 
   it('video divides by 255', () => {
     assert.deepEqual(Array.from(normalizeVideo(Uint8Array.from([0, 255]))), [0, 1]);
+  });
+});
+
+describe('non-finite intensities (issue 10)', () => {
+  it('CT: NaN and −Inf take the window minimum (0), +Inf the maximum (1); the rest of the stack is kept', () => {
+    const hu = Float32Array.from([
+      -1000,
+      25,
+      Number.NaN,
+      1000,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+    ]);
+    const out = Array.from(normalizeCtStack(hu));
+    assert.ok(out.every(Number.isFinite), `${out}`);
+    const expected = Array.from(normalizeCtStack(Float32Array.from([-200, 25, -200, 250, 250, -200])));
+    assert.deepEqual(out, expected);
+  });
+
+  it('MRI: NaN and −Inf take the finite minimum, +Inf the finite maximum, before the percentile', () => {
+    const values = Float32Array.from({ length: 200 }, (_, i) => i);
+    const dirty = values.slice();
+    dirty[10] = Number.NaN;
+    dirty[20] = Number.NEGATIVE_INFINITY;
+    dirty[199] = Number.POSITIVE_INFINITY;
+    const same = values.slice();
+    same[10] = 0;
+    same[20] = 0;
+    assert.deepEqual(Array.from(normalizeMriVolume(dirty)), Array.from(normalizeMriVolume(same)));
+  });
+
+  it('counts and replaces in place, integer arrays having none', () => {
+    const v = Float64Array.from([Number.NaN, 3, Number.POSITIVE_INFINITY, -2]);
+    assert.equal(countNonFinite(v), 2);
+    assert.equal(countNonFinite(Int16Array.from([1, 2])), 0);
+    assert.equal(replaceNonFiniteInPlace(v, 'ct', [-5, 5]), 2);
+    assert.deepEqual(Array.from(v), [-5, 3, 5, -2]);
+    const none = Float32Array.from([Number.NaN]);
+    replaceNonFiniteInPlace(none, 'mri');
+    assert.deepEqual(Array.from(none), [0]);
   });
 });

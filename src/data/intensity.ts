@@ -1,6 +1,15 @@
 // Per-modality intensity normalisation: the CT reader (HU window, z-score, per-stack min-max), the prostate
 // MRI script (99th-percentile clip, min-max) and video frames (RGB/255). Follows masam-spec.md 8.2–8.4.
 // NumPy's float32 arithmetic is reproduced with Math.fround after every float32 operation.
+//
+// Non-finite voxels (NaN, ±Inf). The official code has no rule for them: np.clip sends ±Inf to the window
+// ends but keeps NaN, and one NaN then makes the stack's min and max NaN, so all its slices come out blank
+// (issue 10). masam's policy extends the official clip: where the clip would place ±Inf it is placed
+// (CT: −Inf → window min, +Inf → window max, spec 8.2 step 1; MRI: +Inf → the finite maximum, which the
+// 99th-percentile clip of spec 8.3 then caps, −Inf → the minimum `low`), and NaN — no intensity at all —
+// takes the bottom of the range, the value the normalisation maps to 0 (the CT window minimum, −200 HU;
+// the MRI minimum). Every entry point below applies it, so inference and the training cache agree;
+// callers count the voxels first (countNonFinite) to warn or, in strict mode, refuse.
 
 const f32 = Math.fround;
 
@@ -33,7 +42,9 @@ export function normalizeCtStack(hu: ArrayLike<number>, options: CtNormalizeOpti
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < hu.length; i++) {
-    const v = Math.min(Math.max(hu[i]!, lo), hi);
+    const x = hu[i]!;
+    // NaN takes the window minimum (see the opening comment); ±Inf are clipped like any value.
+    const v = Number.isNaN(x) ? lo : Math.min(Math.max(x, lo), hi);
     // Step 2 runs in float64 and is then cast; step 3 is float32 array ∘ Python scalar → float32.
     const scaled = f32(((v - lo) / (hi - lo)) * 255);
     const z = f32(f32(scaled - mean) / std);
@@ -96,6 +107,7 @@ export function percentile(values: ArrayLike<number>, p: number): number {
 export function normalizeMriVolume(values: ArrayLike<number>): Float32Array {
   const x = Float32Array.from(values);
   if (x.length === 0) return x;
+  replaceNonFiniteInPlace(x, 'mri');
   // NumPy 1.23: the quantile is float64; `np.where` stores it as float32, while the denominator
   // `high − low` is taken in float64 and cast once for the float32 division.
   const high = percentile(x, 99);
@@ -125,4 +137,53 @@ export type Modality = 'ct' | 'mri' | 'video';
  */
 export function normalizeStack(stack: ArrayLike<number>, modality: Modality): Float32Array {
   return modality === 'video' ? normalizeVideo(stack) : normalizeCtStack(stack);
+}
+
+/** The number of NaN and ±Inf values in `values` (integer arrays have none). */
+export function countNonFinite(values: ArrayLike<number> | ArrayLike<bigint>): number {
+  if (!(values instanceof Float32Array || values instanceof Float64Array)) return 0;
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) n++;
+  return n;
+}
+
+/** Where NaN, −Inf and +Inf go for `modality` (opening comment), for warnings. */
+export function nonFinitePolicy(modality: Modality, window: readonly [number, number] = CT_WINDOW): string {
+  if (modality === 'ct') {
+    return `NaN and −Inf → ${window[0]} HU (the window minimum), +Inf → ${window[1]} HU (the window maximum)`;
+  }
+  if (modality === 'mri') return 'NaN and −Inf → the finite minimum, +Inf → the finite maximum';
+  return 'NaN and −Inf → 0, +Inf → 255';
+}
+
+/**
+ * Replaces NaN and ±Inf by the modality's values (opening comment) in place: CT the `window` ends, MRI the
+ * finite minimum and maximum (0 when there is no finite value), video 0 and 255.
+ * @returns how many values were replaced
+ */
+export function replaceNonFiniteInPlace(
+  values: Float32Array | Float64Array,
+  modality: Modality,
+  window: readonly [number, number] = CT_WINDOW,
+): number {
+  let count = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v)) {
+      count++;
+    } else {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  }
+  if (count === 0) return 0;
+  const [low, high] =
+    modality === 'ct' ? window : modality === 'video' ? [0, 255] : min <= max ? [min, max] : [0, 0];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v)) values[i] = v === Number.POSITIVE_INFINITY ? high : low;
+  }
+  return count;
 }

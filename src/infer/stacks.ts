@@ -8,15 +8,18 @@
 // get_fdata order, spec 8.1), so a volume stored sagittally is cut into sagittal stacks.
 // Orientation. Each plane is fed in the 'official' orientation of data/slices.ts, out[r, c] =
 // vol[nx−1−c, ny−1−r] (H = ny, W = nx), which the released weights need (spec 8.1, quirk 12).
-import { MasamError } from '../core/errors.js';
+import { FormatError, MasamError } from '../core/errors.js';
 import { hostTensor } from '../core/host_tensor.js';
 import {
   CT_WINDOW,
   type Modality,
+  countNonFinite,
+  nonFinitePolicy,
   normalizeCtStack,
   normalizeMriVolume,
   normalizeStack,
   normalizeVideo,
+  replaceNonFiniteInPlace,
 } from '../data/intensity.js';
 import { extractStack, repeatChannels, type VolumeLike } from '../data/slices.js';
 import { zoomToShape } from '../data/zoom.js';
@@ -152,8 +155,34 @@ function resizePlanes(
   return { data: out, dtype: 'float32' };
 }
 
+/** Options of prepareModelGrid and nonFiniteVoxelWarning. */
+export interface GridOptions {
+  /** Refuse a volume holding NaN or ±Inf voxels instead of replacing them (data/intensity.ts policy). */
+  readonly strict?: boolean;
+}
+
 /**
- * Brings `volume` onto the model's grid (spec 8.2–8.4):
+ * The NaN/±Inf voxels of `volume` under the policy of data/intensity.ts: undefined when there are none,
+ * else a warning naming `source`, the count and what replaces them (for the caller to print).
+ * @throws FormatError naming `source` and the count with `strict`
+ */
+export function nonFiniteVoxelWarning(
+  volume: Pick<Volume, 'data'>,
+  info: ModelInfo,
+  source: string,
+  options: GridOptions = {},
+): string | undefined {
+  const count = countNonFinite(volume.data);
+  if (count === 0) return undefined;
+  const what = `${count} NaN/Inf voxel${count === 1 ? '' : 's'}`;
+  if (options.strict) throw new FormatError(source, `${what} (refused in strict mode)`);
+  const { modality, window } = info.preprocessing;
+  return `${source}: ${what} replaced (${nonFinitePolicy(modality, window ?? CT_WINDOW)})`;
+}
+
+/**
+ * Brings `volume` onto the model's grid (spec 8.2–8.4), NaN/±Inf voxels replaced first (data/intensity.ts;
+ * before the zoom, whose spline would spread them over the plane) or, with `options.strict`, refused:
  * - CT: HU kept; planes zoomed to S×S when needed (BTCV needs none). The HU window and the official
  *   per-stack normalisation run later, per stack (modelStack), so cubic overshoot is clipped by the window.
  * - MRI: the prostate script's per-volume normalisation (99th-percentile clip, min-max), then the zoom,
@@ -161,9 +190,15 @@ function resizePlanes(
  * - video: RGB frames zoomed as uint8 (rounded, as the EndoVis script); /255 in modelStack.
  * @param source names the input in errors (modality check)
  */
-export function prepareModelGrid(volume: Volume, info: ModelInfo, source = 'input'): ModelGrid {
+export function prepareModelGrid(
+  volume: Volume,
+  info: ModelInfo,
+  source = 'input',
+  options: GridOptions = {},
+): ModelGrid {
   const modality = info.preprocessing.modality;
   const dims = checkModality(volume, modality, source);
+  const nonFinite = nonFiniteVoxelWarning(volume, info, source, options) !== undefined;
   const { nx, ny, nz, nc } = dims;
   const size = info.imageSize;
   const depth = info.slices;
@@ -175,7 +210,12 @@ export function prepareModelGrid(volume: Volume, info: ModelInfo, source = 'inpu
   let data: VolumeLike['data'] = volume.data;
   if (modality === 'mri') {
     const values = volume.data instanceof BigInt64Array ? Array.from(volume.data, Number) : volume.data;
-    data = normalizeMriVolume(values);
+    data = normalizeMriVolume(values); // replaces non-finite values itself
+  } else if (nonFinite) {
+    // Only float data holds NaN/Inf (countNonFinite).
+    const copy = (volume.data as Float32Array | Float64Array).slice();
+    replaceNonFiniteInPlace(copy, modality, window);
+    data = copy;
   }
   if (nx !== size || ny !== size) data = resizePlanes(data, dims, size).data;
   return {
