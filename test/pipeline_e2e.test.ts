@@ -138,11 +138,10 @@ function readMetrics(run: string): Metrics[] {
 
 /** Evaluates the one prediction in `seg` against the test labels; returns the liver Dice. */
 async function evaluateTestCase(data: string, seg: string, report: string): Promise<number> {
-  // imagesTs/{case}_0000.nii.gz ↔ labelsTs/{case}.nii.gz: rename the prediction to the case id
+  // segment names imagesTs/{case}_0000.nii.gz's prediction {case}.nii.gz, which pairs with labelsTs/.
   const [predFile] = readdirSync(seg).filter((f) => f.endsWith('.nii.gz'));
-  const caseId = predFile!.replace(/_0000\.nii\.gz$/, '');
-  writeFileSync(join(seg, `${caseId}.nii.gz`), readFileSync(join(seg, predFile!)));
-  rmSync(join(seg, predFile!));
+  const caseId = predFile!.replace(/\.nii\.gz$/, '');
+  assert.ok(readdirSync(join(data, 'labelsTs')).includes(predFile!), predFile);
   const evaluated = await quiet(() =>
     evaluate.run([
       '--pred',

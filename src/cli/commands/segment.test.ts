@@ -9,6 +9,7 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ import type { Volume } from '../../io/volume.js';
 import { runCommand } from '../../../test/cli.js';
 import { UsageError } from '../command.js';
 import { readVolume } from '../volume_files.js';
+import { evaluate } from './evaluate.js';
 import { segment } from './segment.js';
 
 const K = 3; // num_classes 2 + background
@@ -194,6 +196,95 @@ describe('masam segment', () => {
     assert.deepEqual(second.shape, [24, 20, 3]);
     assert.ok(affineMaxDiff(second.affine, small.affine) < 1e-4);
     assert.match(out, /done: 2 cases/);
+  });
+
+  it("names predictions of channel files by case, as nnU-Net's predict does, so evaluate pairs them with labelsTs", async () => {
+    const dataset = join(tmp, 'Dataset001');
+    const phantom = ctPhantom(new Rng(3), { size: [40, 40, 12] });
+    for (const sub of ['imagesTs', 'labelsTs']) mkdirSync(join(dataset, sub), { recursive: true });
+    for (const id of ['ct_000', 'ct_001']) {
+      writeFileSync(join(dataset, 'imagesTs', `${id}_0000.nii.gz`), readFileSync(ctPath));
+      writeFileSync(join(dataset, 'labelsTs', `${id}.nii.gz`), serializeNifti(phantom.label, { gzip: true }));
+    }
+    const preds = join(tmp, 'preds');
+    const overlay = join(tmp, 'preds_png');
+    const args = ['--model', run, '--input', join(dataset, 'imagesTs'), '--output', preds];
+    assert.equal((await runSegment([...args, '--stride', '5', '--overlay', overlay])).code, 0);
+    assert.deepEqual(listFiles(preds), [
+      'ct_000.labels.json',
+      'ct_000.nii.gz',
+      'ct_001.labels.json',
+      'ct_001.nii.gz',
+    ]);
+    assert.deepEqual(listFiles(overlay), ['ct_000.png', 'ct_001.png']);
+    const report = join(tmp, 'preds_report');
+    const evaluated = await runCommand(evaluate, [
+      ...['--pred', preds, '--gt', join(dataset, 'labelsTs'), '--out', report, '--json'],
+    ]);
+    assert.equal(evaluated.code, 0, evaluated.err);
+    assert.equal(JSON.parse(evaluated.out).cases, 2);
+
+    // One channel file into a folder: the same name by case, overlay included.
+    const single = join(tmp, 'single');
+    const one = ['--input', join(dataset, 'imagesTs', 'ct_001_0000.nii.gz'), '--output', single];
+    assert.equal((await runSegment(['--model', run, ...one, '--stride', '5', '--overlay', single])).code, 0);
+    assert.deepEqual(listFiles(single), ['ct_001.labels.json', 'ct_001.nii.gz', 'ct_001.png']);
+  });
+
+  it("stacks a case's channel files when the dataset.json beside the folder declares them (video RGB)", async () => {
+    const dataset = join(tmp, 'Dataset003');
+    mkdirSync(join(dataset, 'imagesTs'), { recursive: true });
+    const json = { channel_names: { 0: 'R', 1: 'G', 2: 'B' }, labels: { background: 0, tool: 1 } };
+    writeFileSync(join(dataset, 'dataset.json'), JSON.stringify({ ...json, file_ending: '.nii.gz' }));
+    const frames = ctPhantom(new Rng(5), { size: [20, 16, 6] }).image;
+    for (let c = 0; c < 3; c++) {
+      const data = Uint8Array.from(frames.data as Int16Array, (v) => (v + 1000 + 40 * c) & 0xff);
+      const channel = { ...frames, dtype: 'uint8' as const, data };
+      writeFileSync(join(dataset, 'imagesTs', `v_000${c}.nii.gz`), serializeNifti(channel, { gzip: true }));
+    }
+    const preds = join(tmp, 'preds_rgb');
+    const { code, out } = await runSegment([
+      ...['--model', videoModel, '--input', join(dataset, 'imagesTs'), '--output', preds],
+    ]);
+    assert.equal(code, 0);
+    assert.deepEqual(listFiles(preds), ['v.labels.json', 'v.nii.gz']);
+    assert.deepEqual(parseNifti(readFileSync(join(preds, 'v.nii.gz')), 'v').shape, [20, 16, 6]);
+    assert.match(out, /done: 1 input/);
+  });
+
+  it('--skip-existing skips the cases whose outputs all exist, so an interrupted batch continues', async () => {
+    const cases = join(tmp, 'resume_in');
+    mkdirSync(cases);
+    for (const id of ['a', 'b', 'c']) writeFileSync(join(cases, `${id}_0000.nii.gz`), readFileSync(ctPath));
+    const outDir = join(tmp, 'resume_out');
+    const args = ['--model', run, '--input', cases, '--output', outDir, '--stride', '5'];
+    assert.equal((await runSegment(args)).code, 0);
+    // As if the batch had stopped after case a: b lost its outputs, c its sidecar.
+    rmSync(join(outDir, 'b.nii.gz'));
+    rmSync(join(outDir, 'b.labels.json'));
+    rmSync(join(outDir, 'c.labels.json'));
+    const before = statSync(join(outDir, 'a.nii.gz')).mtimeMs;
+    const again = await runSegment([...args, '--skip-existing']);
+    assert.equal(again.code, 0);
+    assert.match(again.out, /a_0000\.nii\.gz: skipped, its outputs exist \(--skip-existing\)/);
+    assert.doesNotMatch(again.out, /[bc]_0000\.nii\.gz: skipped/);
+    assert.match(again.out, /done: 2 cases in .*\(1 skipped\)/);
+    assert.equal(statSync(join(outDir, 'a.nii.gz')).mtimeMs, before);
+    assert.deepEqual(listFiles(outDir), [
+      'a.labels.json',
+      'a.nii.gz',
+      'b.labels.json',
+      'b.nii.gz',
+      'c.labels.json',
+      'c.nii.gz',
+    ]);
+    // Asking for an output that the earlier run did not write runs those cases again.
+    const overlay = join(tmp, 'resume_png');
+    const withOverlay = await runSegment([...args, '--skip-existing', '--overlay', overlay]);
+    assert.doesNotMatch(withOverlay.out, /skipped/);
+    assert.deepEqual(listFiles(overlay), ['a.png', 'b.png', 'c.png']);
+    const nothing = await runSegment([...args, '--skip-existing', '--overlay', overlay]);
+    assert.match(nothing.out, /done: nothing to do, the outputs of all 3 input\(s\) exist/);
   });
 
   it('turns a DICOM series folder into <folder>.nii.gz with the series geometry', async () => {

@@ -1,6 +1,7 @@
 // `masam segment --model <run dir | model.onnx> --input <in> --output <out>`: volumetric inference with an
 // exported MA-SAM model (infer/segment.ts; masam-spec.md 10.1–10.2) on a NIfTI file, a DICOM series, a
-// frames folder or a folder of NIfTI cases. Label maps keep the input's geometry (the official script
+// frames folder or a folder of NIfTI cases. Channel files `CASE_XXXX.nii.gz` give `CASE.nii.gz` (nnU-Net's
+// predict naming, case_files.ts), so predictions pair with labelsTs/. Label maps keep the input's geometry (the official script
 // writes identity affines, spec 10.5); class names go to a `<name>.labels.json` sidecar. A DICOM series can
 // also go to a DICOM-SEG of the series (`--output x.dcm`, io/dicom_seg.ts). Every file is
 // written atomically, and nothing is written for an input that fails.
@@ -15,10 +16,13 @@ import { promptsForVolume } from '../../infer/prompts.js';
 import { type SegmentResult, segmentVolume } from '../../infer/segment.js';
 import { serializeDicomSeg } from '../../io/dicom_seg.js';
 import { labelSlice, maskToPng } from '../../io/frames.js';
+import { affineMaxDiff } from '../../io/geometry.js';
 import { niftiHeaderOf } from '../../io/nifti.js';
 import type { Volume } from '../../io/volume.js';
 import type { Device } from '../../runtime/index.js';
 import { type Command, UsageError, parseCommandArgs } from '../command.js';
+import { type CaseInputs, caseFileName, datasetChannels, groupCases } from '../case_files.js';
+import { stackChannels } from '../dataset_files.js';
 import { type OpenedModel, openModel } from '../model_files.js';
 import { version } from '../version.js';
 import { naturalCompare, niftiBytesFor, readVolume } from '../volume_files.js';
@@ -33,6 +37,10 @@ const USAGE = [
   '          folder/                frames: one 8-bit PNG mask per frame, named after the frame files;',
   '                                 a NIfTI file or DICOM series: folder/<name>.nii.gz;',
   '                                 a folder of cases: one label map per case, same file names',
+  "          Channel files are named by case, as nnU-Net's predict does: imagesTs/CASE_0000.nii.gz →",
+  '          folder/CASE.nii.gz, so `masam evaluate --pred folder --gt labelsTs` pairs them; with a',
+  '          dataset.json beside the input folder declaring C channels, CASE_0000 … CASE_<C-1> are',
+  '          stacked into one input.',
   '          Beside each label map, <name>.labels.json lists the class names (value = index).',
   '          out.dcm                a DICOM series only: a DICOM-SEG (BINARY) referencing the series, one',
   '                                 segment per class found (a DICOM series into a folder gets NIfTI)',
@@ -51,6 +59,9 @@ const USAGE = [
   '  --overlay DIR       write DIR/<name>.png: a few slices with the labels coloured over the image',
   '  --device cpu|cuda   ONNX Runtime execution provider (default cpu)',
   '  --threads N         ONNX Runtime intra-op threads (default: all cores)',
+  '  --skip-existing     NIfTI inputs: skip a case whose outputs (label map, sidecar, and the',
+  '                      probabilities and overlay when asked for) all exist, so an interrupted batch',
+  '                      continues; outputs are written atomically, so an existing one is complete',
 ].join('\n');
 
 const NIFTI_EXT = /\.nii(\.gz)?$/i;
@@ -68,6 +79,7 @@ function parse(args: string[]) {
       overlay: { type: 'string' },
       device: { type: 'string', default: 'cpu' },
       threads: { type: 'string' },
+      'skip-existing': { type: 'boolean', default: false },
     },
     allowPositionals: false,
     strict: true,
@@ -92,6 +104,10 @@ const isFolder = async (path: string) => (await stat(path).catch(() => undefined
 /** One input and where its label map goes. */
 interface Job {
   readonly input: string;
+  /** Every channel file of a multi-channel case, in channel order (`input` is the first). */
+  readonly channels?: readonly string[];
+  /** The case name of its outputs (overlay PNG): `CASE` for `CASE_0000.nii.gz`. */
+  readonly name: string;
   /** A NIfTI path, a DICOM-SEG path (DICOM input), or a folder whose content depends on the input. */
   readonly output: { readonly nifti: string } | { readonly dicomSeg: string } | { readonly folder: string };
 }
@@ -105,12 +121,13 @@ interface Settings {
 }
 
 /** The NIfTI cases of a folder, in natural order (none for a DICOM or frames folder). */
-async function niftiCases(dir: string): Promise<string[]> {
+async function niftiCases(dir: string): Promise<CaseInputs[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries
+  const names = entries
     .filter((e) => !e.name.startsWith('.') && NIFTI_EXT.test(e.name) && !e.isDirectory())
     .map((e) => e.name)
     .sort(naturalCompare);
+  return names.length === 0 ? [] : groupCases(names, await datasetChannels(dir), dir);
 }
 
 async function planJobs(input: string, output: string): Promise<Job[]> {
@@ -130,11 +147,17 @@ async function planJobs(input: string, output: string): Promise<Job[]> {
       if (outIsNifti || outIsSeg) {
         throw new UsageError(`--input is a folder of ${cases.length} cases: --output must be a folder`);
       }
-      return cases.map((name) => ({ input: join(input, name), output: { nifti: join(output, name) } }));
+      return cases.map((c) => ({
+        input: join(input, c.files[0]!),
+        ...(c.files.length > 1 && { channels: c.files.map((f) => join(input, f)) }),
+        name: c.id,
+        output: { nifti: join(output, `${c.id}${c.ext}`) },
+      }));
     }
   }
   const out = outIsSeg ? { dicomSeg: output } : outIsNifti ? { nifti: output } : { folder: output };
-  return [{ input, output: out }];
+  const name = NIFTI_EXT.test(input) ? stemOf(caseFileName(basename(input))) : stemOf(input);
+  return [{ input, name, output: out }];
 }
 
 /** A .dcm output asks for a DICOM-SEG, which only describes a DICOM series. */
@@ -198,7 +221,9 @@ function targetsFor(job: Job, frames: boolean): Targets {
       ? job.output.nifti
       : join(
           job.output.folder,
-          NIFTI_EXT.test(job.input) ? basename(job.input) : `${basename(resolve(job.input))}.nii.gz`,
+          NIFTI_EXT.test(job.input)
+            ? caseFileName(basename(job.input))
+            : `${basename(resolve(job.input))}.nii.gz`,
         );
   const base = join(dirname(labels), stemOf(labels));
   const ext = NIFTI_EXT.exec(labels)![0];
@@ -284,12 +309,13 @@ async function writeOutputs(
     const options: OverlayOptions = {
       modality: info.preprocessing.modality,
       ...(info.preprocessing.window ? { window: info.preprocessing.window } : {}),
+      classNames: info.classNames,
     };
     const image = overlayMontage(volume, result.labels, options);
     const png = new PNG({ width: image.width, height: image.height });
     png.data = Buffer.from(image.rgba.buffer, image.rgba.byteOffset, image.rgba.byteLength);
     await mkdir(settings.overlay, { recursive: true });
-    files.push([join(settings.overlay, `${stemOf(job.input)}.png`), PNG.sync.write(png)]);
+    files.push([join(settings.overlay, `${job.name}.png`), PNG.sync.write(png)]);
   }
   await writeFilesAtomic(files);
   return out.labels;
@@ -312,9 +338,24 @@ async function readPrompts(file: string): Promise<{ file: string; json: unknown 
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 
+/** The input volume; a multi-channel case's files stacked on a 4th axis, as training reads them. */
+async function readInput(job: Job): Promise<Volume> {
+  if (!job.channels) return readVolume(job.input);
+  const volumes = await Promise.all(job.channels.map((p) => readVolume(p)));
+  const first = volumes[0]!;
+  volumes.forEach((v, k) => {
+    if (v.shape.join() !== first.shape.join() || affineMaxDiff(v.affine, first.affine) > 1e-4) {
+      throw new MasamError(
+        `${job.channels![k]}: grid [${v.shape.join(', ')}] or affine differs from its channel 0 (${job.input})`,
+      );
+    }
+  });
+  return stackChannels(volumes);
+}
+
 async function segmentOne(job: Job, model: OpenedModel, settings: Settings): Promise<void> {
   const t0 = performance.now();
-  const volume = await readVolume(job.input);
+  const volume = await readInput(job);
   if ('dicomSeg' in job.output && !volume.source?.dicom) {
     throw dicomSegInputError(job.input, `${volume.source?.format ?? 'not DICOM'} data`);
   }
@@ -345,6 +386,29 @@ async function segmentOne(job: Job, model: OpenedModel, settings: Settings): Pro
   );
 }
 
+/**
+ * The jobs whose outputs all exist (label map, sidecar, and probabilities and overlay when asked for):
+ * --skip-existing. Outputs are written atomically as one set, so an existing file is a complete one.
+ */
+async function jobsDone(
+  jobs: readonly Job[],
+  wanted: { readonly probabilities: boolean; readonly overlay?: string | undefined },
+): Promise<Set<Job>> {
+  if (!jobs.every((job) => NIFTI_EXT.test(job.input))) {
+    throw new UsageError('--skip-existing takes a NIfTI file or a folder of NIfTI cases as --input');
+  }
+  const done = new Set<Job>();
+  for (const job of jobs) {
+    const out = targetsFor(job, false);
+    const files = [out.labels, out.sidecar];
+    if (wanted.probabilities) files.push(out.probabilities);
+    if (wanted.overlay !== undefined) files.push(join(wanted.overlay, `${job.name}.png`));
+    const exist = await Promise.all(files.map(async (f) => (await stat(f).catch(() => undefined))?.isFile()));
+    if (exist.every(Boolean)) done.add(job);
+  }
+  return done;
+}
+
 /** The `segment` subcommand (listed in main.ts). */
 export const segment: Command = {
   name: 'segment',
@@ -364,6 +428,13 @@ export const segment: Command = {
     const stride = positiveInt('stride', values.stride) ?? 1;
     const threads = positiveInt('threads', values.threads);
     const jobs = await planJobs(input, output);
+    const skipped = values['skip-existing'] ? await jobsDone(jobs, values) : new Set<Job>();
+    const todo = jobs.filter((job) => !skipped.has(job));
+    for (const job of skipped) console.log(`${job.input}: skipped, its outputs exist (--skip-existing)`);
+    if (todo.length === 0) {
+      console.log(`done: nothing to do, the outputs of all ${jobs.length} input(s) exist`);
+      return 0;
+    }
     const t0 = performance.now();
     const model = await openModel(modelPath, { device, ...(threads ? { threads } : {}) });
     const loadTime = performance.now() - t0;
@@ -393,7 +464,7 @@ export const segment: Command = {
         await segmentOne(jobs[0]!, model, settings);
       } else {
         const failed: string[] = [];
-        for (const job of jobs) {
+        for (const job of todo) {
           try {
             await segmentOne(job, model, settings);
           } catch (err) {
@@ -402,7 +473,7 @@ export const segment: Command = {
           }
         }
         if (failed.length > 0) {
-          throw new MasamError(`${failed.length} of ${jobs.length} cases failed: ${failed.join(', ')}`);
+          throw new MasamError(`${failed.length} of ${todo.length} cases failed: ${failed.join(', ')}`);
         }
       }
     } finally {
@@ -410,7 +481,8 @@ export const segment: Command = {
     }
     const total = performance.now() - t0;
     console.log(
-      `done: ${jobs.length} ${jobs.length === 1 ? 'input' : 'cases'} in ${seconds(total)} ` +
+      `done: ${todo.length} ${jobs.length === 1 ? 'input' : 'cases'} in ${seconds(total)} ` +
+        (skipped.size > 0 ? `(${skipped.size} skipped) ` : '') +
         `(model load ${seconds(loadTime)}, ${device})`,
     );
     return 0;
