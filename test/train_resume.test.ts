@@ -1,8 +1,9 @@
 // Training loop behaviour: a run interrupted and resumed from its checkpoint ends with exactly the weights
 // of an uninterrupted run with the same seed (with and without box/point prompts, whose sampling draws from
-// the same rng); and a short run learns (loss goes down).
+// the same rng), through the Trainer and through train/loop.ts (the loop the CLI runs, without the CLI);
+// and a short run learns (loss goes down).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -12,7 +13,9 @@ import { Rng } from '../src/core/index.js';
 import { makePhantom } from '../src/data/phantom.js';
 import { clearCompileCache } from '../src/runtime/index.js';
 import type { PromptSpec } from '../src/data/prompts.js';
+import { trainRun } from '../src/train/loop.js';
 import { SliceCache, cacheCase } from '../src/train/slice_cache.js';
+import { resolveTrainConfig } from '../src/train/train_config.js';
 import { Trainer } from '../src/train/trainer.js';
 
 const CONFIG = {
@@ -103,6 +106,58 @@ describe('training loop', () => {
       }
     });
   }
+
+  it('runs the loop of train/ without the CLI: a stop request saves latest, resume ends on the uninterrupted weights', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'masam-loop-'));
+    const training = resolveTrainConfig({
+      ...{ data: 'unused', init: 'random', steps: 4, batch: 1, lr: 1e-3, warmup: 2, seed: 9, valEvery: 2 },
+    });
+    const loop = async (out: string, extra: { stopAt?: number; resume?: boolean }) => {
+      const { model, data } = await setup();
+      const stop = new AbortController();
+      let exported = 0;
+      const run = new RunDir(out);
+      const { lock } = await run.open();
+      const outcome = await trainRun({
+        run,
+        config: model.config,
+        weights: model.weights,
+        trainable: model.allTrainableNames(),
+        trainData: data,
+        valData: data,
+        training,
+        classNames: ['background', ...Array.from({ length: 13 }, (_, i) => `c${i + 1}`)],
+        signal: stop.signal,
+        onStep: (p) => {
+          if (p.step === extra.stopAt) stop.abort();
+        },
+        ...(extra.resume && { resume: { previousSteps: 4 } }),
+        exportModel: async () => {
+          exported += 1;
+        },
+      });
+      await lock.release();
+      return { outcome, exported };
+    };
+    try {
+      const straight = await loop(join(dir, 'straight'), {});
+      assert.deepEqual([straight.outcome.status, straight.exported], ['done', 1]);
+      const stopped = await loop(join(dir, 'stopped'), { stopAt: 1 });
+      assert.deepEqual(
+        [stopped.outcome.status, stopped.outcome.step, stopped.exported],
+        ['interrupted', 1, 0],
+      );
+      const resumed = await loop(join(dir, 'stopped'), { resume: true });
+      assert.deepEqual([resumed.outcome.status, resumed.outcome.step], ['done', 4]);
+      assert.ok(existsSync(join(dir, 'stopped', 'masam.pth')));
+      const a = await new RunDir(join(dir, 'straight')).readCheckpoint('latest.safetensors');
+      const b = await new RunDir(join(dir, 'stopped')).readCheckpoint('latest.safetensors');
+      assert.deepEqual(b.state?.step, 4);
+      for (const [name, t] of a.tensors) assert.deepEqual(b.tensors.get(name)!.data, t.data, name);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('lowers the loss on a phantom within a few steps', async () => {
     const { trainer } = await setup();
