@@ -218,6 +218,35 @@ describe('masam train (CLI)', () => {
     assert.equal(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).training.fold, 3);
   });
 
+  it('checks the dataset first with --check, stopping on a problem before touching the run folder', async () => {
+    const bad = join(dir, 'bad');
+    const made = await runCommand(phantom, [
+      ...[
+        '--out',
+        bad,
+        '--modality',
+        'ct',
+        '--cases',
+        '2',
+        '--test',
+        '0',
+        '--seed',
+        '4',
+        '--size',
+        '16x16x4',
+      ],
+    ]);
+    assert.equal(made.code, 0, made.err);
+    const json = JSON.parse(readFileSync(join(bad, 'dataset.json'), 'utf8'));
+    delete json.labels.left_adrenal_gland; // value 13 stays in the label files
+    writeFileSync(join(bad, 'dataset.json'), JSON.stringify(json));
+    const out = join(dir, 'checked');
+    const r = await runCommand(train, ['--data', bad, '--out', out, '--init', 'random', '--check']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /labelsTr\/ct_00\d\.nii\.gz: .*13/);
+    assert.equal(existsSync(out), false);
+  });
+
   it('ends its --help with real examples', () => {
     assert.match(
       train.usage,
