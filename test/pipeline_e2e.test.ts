@@ -117,7 +117,8 @@ async function liverPhantom(data: string): Promise<void> {
 
 /** `masam train` of the tiny model for 150 steps (validation every 50) with extra options. */
 async function trainTiny(data: string, run: string, extra: string[] = []): Promise<void> {
-  const args = ['--data', data, '--out', run, '--init', 'random', '--preset', 'small', '--model-config', TINY];
+  const args = ['--data', data, '--out', run, '--init', 'random', '--preset', 'small'];
+  args.push('--model-config', TINY);
   args.push('--img-size', '64', '--slices', '3', '--steps', '150', '--batch', '2', '--lr', '0.003');
   args.push('--warmup', '10', '--val-every', '50', '--augment', 'none', '--seed', '1', ...extra);
   const trained = await quiet(() => train.run(args));
