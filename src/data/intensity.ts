@@ -11,6 +11,8 @@
 // the MRI minimum). Every entry point below applies it, so inference and the training cache agree;
 // callers count the voxels first (countNonFinite) to warn or, in strict mode, refuse.
 
+import type { TypedArray } from '../core/dtype.js';
+
 const f32 = Math.fround;
 
 /** The official CT window in HU (spec 8.2). */
@@ -186,4 +188,21 @@ export function replaceNonFiniteInPlace(
     if (!Number.isFinite(v)) values[i] = v === Number.POSITIVE_INFINITY ? high : low;
   }
   return count;
+}
+
+/**
+ * `data` with NaN and ±Inf replaced as replaceNonFiniteInPlace does: the same array when it holds none, else
+ * a replaced copy. The one call inference (infer/stacks.ts) and the training cache make before resizing,
+ * whose cubic spline would spread a NaN over its whole plane.
+ */
+export function finiteIntensities<T extends TypedArray>(
+  data: T,
+  modality: Modality,
+  window: readonly [number, number] = CT_WINDOW,
+): T {
+  if (countNonFinite(data) === 0) return data;
+  // Only float arrays hold non-finite values.
+  const copy = (data as Float32Array | Float64Array).slice();
+  replaceNonFiniteInPlace(copy, modality, window);
+  return copy as T;
 }

@@ -8,7 +8,8 @@ import { IDENTITY_AFFINE } from '../io/volume.js';
 import { resolveConfig } from '../models/sam/config.js';
 import type { ModelInfo, Preprocessing } from './model_info.js';
 import { type StackRunner, segmentVolume } from './segment.js';
-import { nonFiniteVoxelWarning, prepareModelGrid } from './stacks.js';
+import { SliceCache, cacheCase } from '../train/slice_cache.js';
+import { modelStack, nonFiniteVoxelWarning, prepareModelGrid } from './stacks.js';
 
 const K = 3;
 
@@ -114,4 +115,31 @@ describe('non-finite voxels in volumetric inference', () => {
       );
     }
   });
+
+  for (const modality of ['ct', 'mri'] as const) {
+    it(`${modality}: the training cache replaces them as inference does (before the resize)`, () => {
+      const [nx, ny, nz] = [21, 13, 4];
+      const image: Volume = {
+        data: Float32Array.from({ length: nx * ny * nz }, (_, p) => ((p * 7919) % 2400) - 1200),
+        dtype: 'float32',
+        shape: [nx, ny, nz],
+        spacing: [1, 1, 1],
+        affine: IDENTITY_AFFINE,
+      };
+      image.data[100] = Number.NaN;
+      image.data[nx * ny + 5] = Number.POSITIVE_INFINITY;
+      image.data[2 * nx * ny + 50] = Number.NEGATIVE_INFINITY;
+      const label: Volume = { ...image, data: new Uint8Array(nx * ny * nz), dtype: 'uint8' };
+      const cache = new SliceCache([cacheCase('c', image, label, 16, modality)], 16, modality, false);
+      const grid = prepareModelGrid(image, infoFor(modality, 16));
+      for (let centre = 0; centre < nz; centre++) {
+        const trained = cache.stack(0, centre, 5).image;
+        const inferred = modelStack(grid, centre);
+        let worst = 0;
+        for (let i = 0; i < trained.length; i++)
+          worst = Math.max(worst, Math.abs(trained[i]! - inferred[i]!));
+        assert.ok(worst <= 1e-6, `centre ${centre}: training and inference inputs differ by ${worst}`);
+      }
+    });
+  }
 });

@@ -14,12 +14,12 @@ import {
   CT_WINDOW,
   type Modality,
   countNonFinite,
+  finiteIntensities,
   nonFinitePolicy,
   normalizeCtStack,
   normalizeMriVolume,
   normalizeStack,
   normalizeVideo,
-  replaceNonFiniteInPlace,
 } from '../data/intensity.js';
 import { extractStack, repeatChannels, type VolumeLike } from '../data/slices.js';
 import { zoomToShape } from '../data/zoom.js';
@@ -198,7 +198,7 @@ export function prepareModelGrid(
 ): ModelGrid {
   const modality = info.preprocessing.modality;
   const dims = checkModality(volume, modality, source);
-  const nonFinite = nonFiniteVoxelWarning(volume, info, source, options) !== undefined;
+  if (options.strict) nonFiniteVoxelWarning(volume, info, source, options);
   const { nx, ny, nz, nc } = dims;
   const size = info.imageSize;
   const depth = info.slices;
@@ -211,11 +211,8 @@ export function prepareModelGrid(
   if (modality === 'mri') {
     const values = volume.data instanceof BigInt64Array ? Array.from(volume.data, Number) : volume.data;
     data = normalizeMriVolume(values); // replaces non-finite values itself
-  } else if (nonFinite) {
-    // Only float data holds NaN/Inf (countNonFinite).
-    const copy = (volume.data as Float32Array | Float64Array).slice();
-    replaceNonFiniteInPlace(copy, modality, window);
-    data = copy;
+  } else {
+    data = finiteIntensities(volume.data, modality, window);
   }
   if (nx !== size || ny !== size) data = resizePlanes(data, dims, size).data;
   return {

@@ -5,7 +5,7 @@ import { MasamError } from '../core/errors.js';
 import { type HostTensor, hostTensor } from '../core/host_tensor.js';
 import type { Rng } from '../core/rng.js';
 import { randomGenerator } from '../data/augment/index.js';
-import { type Modality, normalizeMriVolume, normalizeStack } from '../data/intensity.js';
+import { type Modality, finiteIntensities, normalizeMriVolume, normalizeStack } from '../data/intensity.js';
 import { type PromptSpec, type StackPrompts, trainingPrompts } from '../data/prompts.js';
 import { extractSlice, stackSliceIndices } from '../data/slices.js';
 import { zoomToShape } from '../data/zoom.js';
@@ -82,7 +82,7 @@ export function cacheCase(
   const source =
     modality === 'mri'
       ? { ...image, dtype: 'float32' as const, data: normalizeMriVolume(image.data as ArrayLike<number>) }
-      : image;
+      : { ...image, data: finiteIntensities(image.data, modality) };
   const img = planesAtSize(source, size, 3);
   const lab = planesAtSize(label, size, 0);
   return { id, nz: img.nz, channels: img.channels, image: img.data, label: Uint8Array.from(lab.data) };
