@@ -14,7 +14,7 @@ export interface Command {
 
 /**
  * `usage` followed by an "Examples:" section: one or two real command lines, as a user would type them
- * (`masam <name> …`; test/usage_examples.test.ts runs each one to check that it parses).
+ * (`masam <name> …`; usage_examples.test.ts runs each one to check that it parses).
  */
 export function withExamples(usage: string, examples: readonly string[]): string {
   return [usage, '', 'Examples:', ...examples.map((e) => `  ${e}`)].join('\n');

@@ -11,7 +11,7 @@ import { makePhantom } from '../../data/phantom.js';
 import { overlayMontage } from '../../infer/overlay.js';
 import { segmentVolume } from '../../infer/segment.js';
 import { encodePng } from '../charts.js';
-import { type Command, UsageError, parseCommandArgs } from '../command.js';
+import { type Command, UsageError, parseCommandArgs, withExamples } from '../command.js';
 import { openModel } from '../model_files.js';
 import { writeVolumeAtomic } from '../volume_files.js';
 import { evaluateFiles, renderReport } from './evaluate.js';
@@ -19,12 +19,15 @@ import { evaluateFiles, renderReport } from './evaluate.js';
 /** The bundled model: models/demo/model.onnx at the package root (same depth from src/ and dist/). */
 export const BUNDLED_MODEL = fileURLToPath(new URL('../../../models/demo/model.onnx', import.meta.url));
 
-const USAGE = `Usage: masam demo [--out ./masam-demo] [--seed 42] [--model <model.onnx | run dir>]
+const USAGE = withExamples(
+  `Usage: masam demo [--out ./masam-demo] [--seed 42] [--model <model.onnx | run dir>]
 
 Offline, on the bundled small MA-SAM: writes a synthetic abdominal CT (phantom) and its labels,
 segments it, evaluates the result and prints Dice per organ. Writes to --out:
   image.nii.gz, labels_gt.nii.gz, segmentation.nii.gz, overlay.png, report.md, summary.json,
-  metrics.csv, dice.png`;
+  metrics.csv, dice.png`,
+  ['masam demo', 'masam demo --model runs/demo --seed 43 --out demo-43'],
+);
 
 export const demo: Command = {
   name: 'demo',

@@ -22,28 +22,34 @@ import {
   summaryToMarkdown,
 } from '../../metrics/index.js';
 import { barChartPng } from '../charts.js';
-import { type Command, UsageError, parseCommandArgs } from '../command.js';
+import { type Command, UsageError, parseCommandArgs, withExamples } from '../command.js';
 import { naturalCompare, readVolume } from '../volume_files.js';
 
-const USAGE = [
-  'Usage: masam evaluate --pred <file|folder> --gt <file|folder> --out <dir>',
-  '                      [--labels dataset.json] [--nsd-tolerance 2] [--json]',
-  '',
-  'Scores predicted label maps against ground truth, per class and case: Dice (official empty-mask rules:',
-  'class absent from both → 1, from one → 0), HD95, ASSD, HD and NSD in mm (voxel spacing from the',
-  'ground-truth NIfTI; HD-type metrics are NaN where pred or gt lacks the class).',
-  '',
-  '--pred, --gt  two .nii/.nii.gz files, or two folders whose NIfTI files pair by name ({CASE}.nii.gz,',
-  '              nnU-Net style; other files are ignored). One folder for both pairs the official',
-  '              test.py output {CASE}_pred.nii.gz ↔ {CASE}_gt.nii.gz. Unpaired cases are an error.',
-  '--out <dir>   writes metrics.csv (one row per case and class), summary.json, report.md and dice.png',
-  '',
-  'Options:',
-  '  --labels <dataset.json>  class names, and its classes are scored even where no case has them',
-  '                           (default: the label values found in the ground truth, named class_<n>)',
-  '  --nsd-tolerance <mm>     NSD tolerance(s) in mm, comma-separated (default 2)',
-  '  --json                   print summary.json instead of the per-class table',
-].join('\n');
+const USAGE = withExamples(
+  [
+    'Usage: masam evaluate --pred <file|folder> --gt <file|folder> --out <dir>',
+    '                      [--labels dataset.json] [--nsd-tolerance 2] [--json]',
+    '',
+    'Scores predicted label maps against ground truth, per class and case: Dice (official empty-mask rules:',
+    'class absent from both → 1, from one → 0), HD95, ASSD, HD and NSD in mm (voxel spacing from the',
+    'ground-truth NIfTI; HD-type metrics are NaN where pred or gt lacks the class).',
+    '',
+    '--pred, --gt  two .nii/.nii.gz files, or two folders whose NIfTI files pair by name ({CASE}.nii.gz,',
+    '              nnU-Net style; other files are ignored). One folder for both pairs the official',
+    '              test.py output {CASE}_pred.nii.gz ↔ {CASE}_gt.nii.gz. Unpaired cases are an error.',
+    '--out <dir>   writes metrics.csv (one row per case and class), summary.json, report.md and dice.png',
+    '',
+    'Options:',
+    '  --labels <dataset.json>  class names, and its classes are scored even where no case has them',
+    '                           (default: the label values found in the ground truth, named class_<n>)',
+    '  --nsd-tolerance <mm>     NSD tolerance(s) in mm, comma-separated (default 2)',
+    '  --json                   print summary.json instead of the per-class table',
+  ].join('\n'),
+  [
+    'masam evaluate --pred preds/ --gt Dataset001_BTCV/labelsTs --labels Dataset001_BTCV/dataset.json --out report/',
+    'masam evaluate --pred case_seg.nii.gz --gt case_gt.nii.gz --out report/ --nsd-tolerance 1,2',
+  ],
+);
 
 function parse(args: string[]) {
   return parseCommandArgs({

@@ -5,26 +5,32 @@ import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../api/files.js';
 import { type PhantomModality, phantomDataset } from '../../data/phantom.js';
-import { type Command, UsageError, parseCommandArgs } from '../command.js';
+import { type Command, UsageError, parseCommandArgs, withExamples } from '../command.js';
 import { writeVolumeAtomic } from '../volume_files.js';
 
-const USAGE = [
-  'Usage: masam phantom --out <dir> --modality ct|mri|video [--cases N] [--test M] [--seed S]',
-  '                     [--size WxHxD] [--force]',
-  '',
-  'Writes a synthetic dataset in the nnU-Net v2 / MSD layout, deterministic from the seed:',
-  '  dataset.json, imagesTr/{CASE}_{XXXX}.nii.gz, labelsTr/{CASE}.nii.gz, imagesTs/…, labelsTs/…',
-  'CT: int16 HU with the 13 BTCV organ labels. MRI: int16 T2 with prostate zones. Video: uint8 RGB',
-  'frames (one file per colour channel, _0000 … _0002) with instrument labels.',
-  '',
-  'Options:',
-  '  --cases N       training cases (default 4)',
-  '  --test M        test cases, labels in labelsTs/ (default 1)',
-  '  --seed S        seed (default 0)',
-  '  --size WxHxD    voxels, D = frames for video (default CT 128x128x32, MRI 96x96x20, video 64x64x16)',
-  '  --force         write into a non-empty folder: dataset.json and the .nii/.nii.gz files of',
-  '                  imagesTr/, labelsTr/, imagesTs/, labelsTs/ are replaced, other files are kept',
-].join('\n');
+const USAGE = withExamples(
+  [
+    'Usage: masam phantom --out <dir> --modality ct|mri|video [--cases N] [--test M] [--seed S]',
+    '                     [--size WxHxD] [--force]',
+    '',
+    'Writes a synthetic dataset in the nnU-Net v2 / MSD layout, deterministic from the seed:',
+    '  dataset.json, imagesTr/{CASE}_{XXXX}.nii.gz, labelsTr/{CASE}.nii.gz, imagesTs/…, labelsTs/…',
+    'CT: int16 HU with the 13 BTCV organ labels. MRI: int16 T2 with prostate zones. Video: uint8 RGB',
+    'frames (one file per colour channel, _0000 … _0002) with instrument labels.',
+    '',
+    'Options:',
+    '  --cases N       training cases (default 4)',
+    '  --test M        test cases, labels in labelsTs/ (default 1)',
+    '  --seed S        seed (default 0)',
+    '  --size WxHxD    voxels, D = frames for video (default CT 128x128x32, MRI 96x96x20, video 64x64x16)',
+    '  --force         write into a non-empty folder: dataset.json and the .nii/.nii.gz files of',
+    '                  imagesTr/, labelsTr/, imagesTs/, labelsTs/ are replaced, other files are kept',
+  ].join('\n'),
+  [
+    'masam phantom --out data/phantom-ct --modality ct --cases 8 --test 2 --seed 7',
+    'masam phantom --out data/phantom-video --modality video --size 64x64x16',
+  ],
+);
 
 const MODALITIES: readonly PhantomModality[] = ['ct', 'mri', 'video'];
 const LAYOUT = ['imagesTr', 'labelsTr', 'imagesTs', 'labelsTs'] as const;

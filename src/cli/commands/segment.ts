@@ -14,55 +14,64 @@ import { MasamError } from '../../core/errors.js';
 import { type OverlayOptions, overlayMontage } from '../../infer/overlay.js';
 import { promptsForVolume } from '../../infer/prompts.js';
 import { type SegmentResult, segmentVolume } from '../../infer/segment.js';
+import { nonFiniteVoxelWarning } from '../../infer/stacks.js';
 import { serializeDicomSeg } from '../../io/dicom_seg.js';
 import { labelSlice, maskToPng } from '../../io/frames.js';
 import { affineMaxDiff } from '../../io/geometry.js';
 import { niftiHeaderOf } from '../../io/nifti.js';
 import type { Volume } from '../../io/volume.js';
 import type { Device } from '../../runtime/index.js';
-import { type Command, UsageError, parseCommandArgs } from '../command.js';
+import { type Command, UsageError, parseCommandArgs, withExamples } from '../command.js';
 import { type CaseInputs, caseFileName, datasetChannels, groupCases } from '../case_files.js';
 import { stackChannels } from '../dataset_files.js';
 import { type OpenedModel, openModel } from '../model_files.js';
 import { version } from '../version.js';
 import { naturalCompare, niftiBytesFor, readVolume } from '../volume_files.js';
 
-const USAGE = [
-  'Usage: masam segment --model <run dir | model.onnx> --input <in> --output <out> [options]',
-  '',
-  '--model   an exported model (.onnx from MaSamModel.exportOnnx) or a run folder holding model.onnx',
-  '--input   a .nii/.nii.gz file, a DICOM series folder, a folder of .png/.jpg frames (video models),',
-  '          or a folder of .nii/.nii.gz cases (each one is segmented)',
-  '--output  out.nii.gz | out.nii   label map (uint8) with the input shape, spacing and affine',
-  '          folder/                frames: one 8-bit PNG mask per frame, named after the frame files;',
-  '                                 a NIfTI file or DICOM series: folder/<name>.nii.gz;',
-  '                                 a folder of cases: one label map per case, same file names',
-  "          Channel files are named by case, as nnU-Net's predict does: imagesTs/CASE_0000.nii.gz →",
-  '          folder/CASE.nii.gz, so `masam evaluate --pred folder --gt labelsTs` pairs them; with a',
-  '          dataset.json beside the input folder declaring C channels, CASE_0000 … CASE_<C-1> are',
-  '          stacked into one input.',
-  '          Beside each label map, <name>.labels.json lists the class names (value = index).',
-  '          out.dcm                a DICOM series only: a DICOM-SEG (BINARY) referencing the series, one',
-  '                                 segment per class found (a DICOM series into a folder gets NIfTI)',
-  '',
-  'Stacks of D slices run along the third voxel axis (axial for typical CT/MRI, frames for video), one',
-  'centred on every slice (the official sweep); each slice averages the class probabilities of the',
-  'stacks that hold it.',
-  '',
-  'Options:',
-  '  --stride N          slices between stack centres: 1 = official overlap (default), D = no overlap',
-  '  --prompts FILE      prompts.json for a box-prompted model (voxel indices, ranges inclusive):',
-  '                        {"box3d": [i1, j1, k1, i2, j2, k2]}, {"boxes": [{"slice": k, "box": [i1, j1, i2, j2]}]},',
-  '                        {"points": [{"voxel": [i, j, k], "label": 1}]} (1 foreground, 0 background);',
-  '                        slices without a prompt are background',
-  '  --probabilities     also write <name>.probabilities.nii.gz: float32 [nx, ny, nz, K]',
-  '  --overlay DIR       write DIR/<name>.png: a few slices with the labels coloured over the image',
-  '  --device cpu|cuda   ONNX Runtime execution provider (default cpu)',
-  '  --threads N         ONNX Runtime intra-op threads (default: all cores)',
-  '  --skip-existing     NIfTI inputs: skip a case whose outputs (label map, sidecar, and the',
-  '                      probabilities and overlay when asked for) all exist, so an interrupted batch',
-  '                      continues; outputs are written atomically, so an existing one is complete',
-].join('\n');
+const USAGE = withExamples(
+  [
+    'Usage: masam segment --model <run dir | model.onnx> --input <in> --output <out> [options]',
+    '',
+    '--model   an exported model (.onnx from MaSamModel.exportOnnx) or a run folder holding model.onnx',
+    '--input   a .nii/.nii.gz file, a DICOM series folder, a folder of .png/.jpg frames (video models),',
+    '          or a folder of .nii/.nii.gz cases (each one is segmented)',
+    '--output  out.nii.gz | out.nii   label map (uint8) with the input shape, spacing and affine',
+    '          folder/                frames: one 8-bit PNG mask per frame, named after the frame files;',
+    '                                 a NIfTI file or DICOM series: folder/<name>.nii.gz;',
+    '                                 a folder of cases: one label map per case, same file names',
+    "          Channel files are named by case, as nnU-Net's predict does: imagesTs/CASE_0000.nii.gz →",
+    '          folder/CASE.nii.gz, so `masam evaluate --pred folder --gt labelsTs` pairs them; with a',
+    '          dataset.json beside the input folder declaring C channels, CASE_0000 … CASE_<C-1> are',
+    '          stacked into one input.',
+    '          Beside each label map, <name>.labels.json lists the class names (value = index).',
+    '          out.dcm                a DICOM series only: a DICOM-SEG (BINARY) referencing the series, one',
+    '                                 segment per class found (a DICOM series into a folder gets NIfTI)',
+    '',
+    'Stacks of D slices run along the third voxel axis (axial for typical CT/MRI, frames for video), one',
+    'centred on every slice (the official sweep); each slice averages the class probabilities of the',
+    'stacks that hold it.',
+    '',
+    'Options:',
+    '  --stride N          slices between stack centres: 1 = official overlap (default), D = no overlap',
+    '  --prompts FILE      prompts.json for a box-prompted model (voxel indices, ranges inclusive):',
+    '                        {"box3d": [i1, j1, k1, i2, j2, k2]}, {"boxes": [{"slice": k, "box": [i1, j1, i2, j2]}]},',
+    '                        {"points": [{"voxel": [i, j, k], "label": 1}]} (1 foreground, 0 background);',
+    '                        slices without a prompt are background',
+    '  --probabilities     also write <name>.probabilities.nii.gz: float32 [nx, ny, nz, K]',
+    '  --overlay DIR       write DIR/<name>.png: a few slices with the labels coloured over the image',
+    '  --device cpu|cuda   ONNX Runtime execution provider (default cpu)',
+    '  --threads N         ONNX Runtime intra-op threads (default: all cores)',
+    '  --strict            refuse inputs with NaN/Inf voxels (default: replace them as the intensity clip',
+    '                      would, with a warning naming the file and the count)',
+    '  --skip-existing     NIfTI inputs: skip a case whose outputs (label map, sidecar, and the',
+    '                      probabilities and overlay when asked for) all exist, so an interrupted batch',
+    '                      continues; outputs are written atomically, so an existing one is complete',
+  ].join('\n'),
+  [
+    'masam segment --model runs/btcv --input case.nii.gz --output case_seg.nii.gz --overlay png/',
+    'masam segment --model runs/btcv --input Dataset001_BTCV/imagesTs --output preds/ --skip-existing',
+  ],
+);
 
 const NIFTI_EXT = /\.nii(\.gz)?$/i;
 
@@ -79,6 +88,7 @@ function parse(args: string[]) {
       overlay: { type: 'string' },
       device: { type: 'string', default: 'cpu' },
       threads: { type: 'string' },
+      strict: { type: 'boolean', default: false },
       'skip-existing': { type: 'boolean', default: false },
     },
     allowPositionals: false,
@@ -118,6 +128,8 @@ interface Settings {
   readonly prompts?: { readonly file: string; readonly json: unknown };
   readonly probabilities: boolean;
   readonly overlay: string | undefined;
+  /** Refuse NaN/Inf voxels instead of replacing them. */
+  readonly strict: boolean;
 }
 
 /** The NIfTI cases of a folder, in natural order (none for a DICOM or frames folder). */
@@ -359,6 +371,8 @@ async function segmentOne(job: Job, model: OpenedModel, settings: Settings): Pro
   if ('dicomSeg' in job.output && !volume.source?.dicom) {
     throw dicomSegInputError(job.input, `${volume.source?.format ?? 'not DICOM'} data`);
   }
+  const nonFinite = nonFiniteVoxelWarning(volume, model.info, job.input, { strict: settings.strict });
+  if (nonFinite) console.error(`masam segment: warning: ${nonFinite}`);
   const bar = progress(basename(job.input));
   let result: SegmentResult;
   try {
@@ -458,6 +472,7 @@ export const segment: Command = {
         stride,
         probabilities: values.probabilities,
         overlay: values.overlay,
+        strict: values.strict,
         ...(values.prompts !== undefined && { prompts: await readPrompts(values.prompts) }),
       };
       if (jobs.length === 1) {

@@ -11,21 +11,27 @@ import { MasamError } from '../../core/errors.js';
 import { modelInfoFromMetadata } from '../../infer/model_info.js';
 import { serializeNifti } from '../../io/nifti.js';
 import { inspectModel } from '../../onnx/inspect.js';
-import { type Command, UsageError, parseCommandArgs } from '../command.js';
+import { type Command, UsageError, parseCommandArgs, withExamples } from '../command.js';
 import { readVolume } from '../volume_files.js';
 
-const USAGE = [
-  'Usage: masam view [--port N] [--volume <file|folder>] [--model <model.onnx>]',
-  '',
-  'Serves the masam viewer on http://127.0.0.1:<port>/ (default 8765). Open it in a browser: it shows NIfTI',
-  'volumes (open or drop files), runs an exported model on them in the browser (WebGPU, else WASM) and',
-  'downloads the label map as NIfTI. Nothing is uploaded: the page talks to this server only to load itself.',
-  '',
-  'Options:',
-  '  --port N           port on 127.0.0.1 (0 = any free port)',
-  '  --volume <path>    preload a volume: NIfTI as is; a DICOM series or frames folder is converted to NIfTI',
-  '  --model <path>     preload an exported masam model (its <model>.onnx.data is found beside it)',
-].join('\n');
+const USAGE = withExamples(
+  [
+    'Usage: masam view [--port N] [--volume <file|folder>] [--model <model.onnx>]',
+    '',
+    'Serves the masam viewer on http://127.0.0.1:<port>/ (default 8765). Open it in a browser: it shows NIfTI',
+    'volumes (open or drop files), runs an exported model on them in the browser (WebGPU, else WASM) and',
+    'downloads the label map as NIfTI. Nothing is uploaded: the page talks to this server only to load itself.',
+    '',
+    'Options:',
+    '  --port N           port on 127.0.0.1 (0 = any free port)',
+    '  --volume <path>    preload a volume: NIfTI as is; a DICOM series or frames folder is converted to NIfTI',
+    '  --model <path>     preload an exported masam model (its <model>.onnx.data is found beside it)',
+  ].join('\n'),
+  [
+    'masam view --model runs/btcv/model.onnx --volume case.nii.gz',
+    'masam view --port 0 --volume dicom/series_3/',
+  ],
+);
 
 /** A file the server hands out under /preload/: from disk (streamed) or from memory. */
 export type PreloadFile =
