@@ -4,6 +4,7 @@
 // and every previous file intact; `kill -9` of `segment` and `train` at several points must leave no
 // partial file, and a rerun or `--resume` must give byte-identical outputs to an uninterrupted run.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -17,12 +18,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { loadMaSam } from '../src/api/model.js';
+import { convert } from '../src/cli/commands/convert.js';
+import { evaluate } from '../src/cli/commands/evaluate.js';
 import { Rng } from '../src/core/rng.js';
 import { ctPhantom } from '../src/data/phantom.js';
 import { serializeNifti } from '../src/io/nifti.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import type { Volume } from '../src/io/volume.js';
 import { clearCompileCache } from '../src/runtime/index.js';
+import { runCommand } from './cli.js';
 import { type MasamExit, killWhen, runMasam, startMasam } from './cli_process.js';
 import { type Tmpfs, fillUntil, mountTmpfs, temporariesUnder } from './tmpfs.js';
 
@@ -320,6 +324,23 @@ describe('kill -9', () => {
       assert.equal(rerun.code, 0, rerun.stderr);
       assert.deepEqual(snapshot(out), expected, `${point}: the rerun differs or left temporary files`);
     }
+  });
+
+  it('convert and evaluate remove the temporary files a killed run left in their output folder', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // a PID that no longer runs
+    const converted = join(work, 'converted');
+    const report = join(work, 'report');
+    const stale = (dir: string, name: string) => {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `.${name}.${dead}.0123abcd.tmp`), 'partial');
+    };
+    stale(converted, 'ct.nii');
+    stale(report, 'metrics.csv');
+    assert.equal((await runCommand(convert, [inputs.ct, join(converted, 'ct.nii')])).code, 0);
+    const args = ['--pred', inputs.pred, '--gt', inputs.gt, '--out', report];
+    assert.equal((await runCommand(evaluate, args)).code, 0);
+    assert.deepEqual(temporariesUnder(converted), []);
+    assert.deepEqual(temporariesUnder(report), []);
   });
 
   it('train killed after its first checkpoint at several points: --resume ends with the uninterrupted weights', async (t) => {

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import {
   commitTemporary,
   removeQuietly,
-  removeStaleTemporaries,
   tempPathFor,
   writeFileAtomic,
   writeFilesAtomic,
@@ -179,7 +178,6 @@ export async function writeVolumeAtomic(
  */
 export async function writeMaskPngs(dir: string, volume: Volume, prefix = 'mask_'): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  await removeStaleTemporaries(dir);
   const n = volume.shape[2] ?? 1;
   const width = Math.max(4, String(n - 1).length);
   const files: [string, Uint8Array][] = [];

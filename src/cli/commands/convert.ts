@@ -3,6 +3,7 @@
 // missing output folder is created.
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { removeStaleTemporaries } from '../../api/files.js';
 import { aff2axcodes } from '../../io/geometry.js';
 import type { Volume } from '../../io/volume.js';
 import { type Command, UsageError, parseCommandArgs, withExamples } from '../command.js';
@@ -66,7 +67,9 @@ export const convert: Command = {
       );
     }
     const volume = await readVolume(input, { channels: values.gray ? 'gray' : 'rgb' });
-    await mkdir(isFolder ? output : dirname(output), { recursive: true });
+    const folder = isFolder ? output : dirname(output);
+    await mkdir(folder, { recursive: true });
+    await removeStaleTemporaries(folder); // left by a convert that was killed
     if (isNifti) {
       await writeVolumeAtomic(output, volume, values.nifti2 ? { version: 2 } : {});
       console.log(`wrote ${output}: ${describe(volume)}`);
