@@ -247,6 +247,15 @@ describe('masam train (CLI)', () => {
     assert.equal(existsSync(out), false);
   });
 
+  it('refuses a missing dataset before creating the run folder', async () => {
+    const out = join(dir, 'never');
+    await assert.rejects(
+      runCommand(train, ['--data', join(dir, 'nowhere'), '--out', out, '--init', 'random']),
+      /no dataset\.json/,
+    );
+    assert.equal(existsSync(out), false);
+  });
+
   it('ends its --help with real examples', () => {
     assert.match(
       train.usage,

@@ -123,17 +123,17 @@ export const train: Command = {
       if (values.check && !(await checkData(training.data))) return 1;
     }
 
+    const ds = await openDataset(training.data); // a missing or broken dataset stops before the run folder
     const { lock, notes } = await run.open();
     const stop = new AbortController();
     const onSigint = () => stop.abort();
     process.once('SIGINT', onSigint);
     try {
       for (const note of notes) console.error(`note: ${note}`);
-      const start = values.resume ? await resumeRun(run, training) : await freshRun(run, training);
+      const start = values.resume ? await resumeRun(run, training) : await freshRun(run, ds, training);
       const info = await run.readInfo();
-      const ds = await openDataset(training.data);
       const { train: trainIds, val: valIds } = await splitData(run, ds, training);
-      const size = start.config.img_size;
+      const size = start.model.config.img_size;
       const cacheOptions = { size, modality: info.preprocessing.modality, cacheDir: run.file('cache') };
       const trainData = await buildSliceCache(ds, trainIds, {
         ...cacheOptions,
@@ -235,15 +235,13 @@ async function checkData(root: string): Promise<boolean> {
 
 interface Start {
   readonly model: Awaited<ReturnType<typeof loadMaSam>>;
-  readonly config: Awaited<ReturnType<typeof loadMaSam>>['config'];
   /** The total the run had before this start (for the resume note). */
   readonly previousSteps: number;
 }
 
 /** Writes run.json of a new run (in a folder without checkpoints) and builds its starting model. */
-async function freshRun(run: RunDir, training: TrainConfig): Promise<Start> {
+async function freshRun(run: RunDir, ds: Dataset, training: TrainConfig): Promise<Start> {
   await run.checkFreshStart();
-  const ds = await openDataset(training.data);
   const modality = training.modality ?? guessModality(ds.info);
   if (!modality)
     throw new UsageError(
@@ -270,7 +268,7 @@ async function freshRun(run: RunDir, training: TrainConfig): Promise<Start> {
     .map(([n]) => n);
   const resolved = { ...training, modality };
   await run.writeInfo(runInfo(model.config, classNames, resolved));
-  return { model, config: model.config, previousSteps: training.steps };
+  return { model, previousSteps: training.steps };
 }
 
 /** run.json: `training` is the resolved TrainConfig (+ the PromptSpec that export and segment read). */
@@ -297,7 +295,7 @@ async function resumeRun(run: RunDir, training: TrainConfig): Promise<Start> {
     ...(fromStart && training.sam && { samCheckpoint: training.sam }),
     seed: training.seed,
   });
-  return { model, config: model.config, previousSteps };
+  return { model, previousSteps };
 }
 
 /** The cases to train on and to validate on: fold k of splits_final.json, or a seeded hold-out. */
