@@ -145,6 +145,12 @@ describe('checkDataset', () => {
     );
   });
 
+  it('names a channel file that holds several volumes', async () => {
+    const p = only((await dataset({ 'imagesTr/a_0001.nii.gz': volume([4, 3, 5, 2], () => 1) })).problems);
+    assert.equal(p.file, 'imagesTr/a_0001.nii.gz');
+    assert.match(p.problem, /holds 2 volumes \[4, 3, 5, 2\]: each channel file must be 3D/);
+  });
+
   it('names a file that cannot be read and checks the other cases', async () => {
     const { problems, summary } = await dataset({
       'labelsTr/a.nii.gz': new FormatError('labelsTr/a.nii.gz', 'truncated'),

@@ -166,6 +166,9 @@ export function checkCaseVolumes(
   }
   images.forEach((img, f) => {
     const file = files.images[f]!;
+    if (images.length > 1 && (img.shape[3] ?? 1) > 1) {
+      say(file, `holds ${img.shape[3]} volumes [${img.shape.join(', ')}]: each channel file must be 3D`);
+    }
     if (dims(spatial(img.shape)) !== dims(labelShape)) {
       say(
         file,
