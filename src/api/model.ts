@@ -125,7 +125,7 @@ export class MaSamModel {
   /** Forgets compiled graphs: call after changing weights in place outside training. */
   invalidate(): void {
     this.sessions.clear();
-    for (const e of this.executors.values()) void e.release();
+    for (const e of this.executors.values()) e.forget();
     this.executors.clear();
   }
 

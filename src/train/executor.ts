@@ -31,7 +31,7 @@ import {
   surrogateCoefficients,
   surrogateLoss,
 } from './losses.js';
-import { GradientSession, compileGradient } from './step.js';
+import { type GradientSession, compileGradient } from './step.js';
 
 export type RecomputePolicy = 'none' | 'blocks';
 export const RECOMPUTE_POLICIES: readonly RecomputePolicy[] = ['none', 'blocks'];
@@ -195,16 +195,17 @@ export class Executor {
     return r['logits']!.data as Float32Array;
   }
 
-  /** Releases every compiled program. */
-  async release(): Promise<void> {
-    const all = [...this.programs.values()];
+  /** Keys of the programs compiled so far (kind, policy details and stacks per run). */
+  compiledPrograms(): string[] {
+    return [...this.programs.keys()];
+  }
+
+  /**
+   * Forgets the compiled programs (after weights that are baked in as constants changed). The sessions
+   * themselves live in the compile cache, which other executors may share; clearCompileCache releases them.
+   */
+  forget(): void {
     this.programs.clear();
-    await Promise.allSettled(
-      all.map(async (p) => {
-        const s = await p;
-        await (s instanceof GradientSession ? s.session : s).release();
-      }),
-    );
   }
 
   // ---- pass 1: the loss sums of one micro-batch -------------------------------------------------------
