@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { removeStaleTemporaries, writeFileAtomic } from '../api/files.js';
+import { writeFileAtomic } from '../api/files.js';
 import { hostTensor } from '../core/host_tensor.js';
 import type { CaseFiles } from '../data/dataset.js';
 import type { Modality } from '../data/intensity.js';
@@ -34,7 +34,6 @@ export async function buildSliceCache(
   options: { size: number; modality: Modality; cacheDir: string; label: string; augment?: boolean },
 ): Promise<SliceCache> {
   await mkdir(options.cacheDir, { recursive: true });
-  await removeStaleTemporaries(options.cacheDir); // left by a train that was killed
   const cases = ds.cases.filter((c) => ids.includes(c.id));
   const bar = new cliProgress.SingleBar(
     {
