@@ -3,14 +3,18 @@
 // Worker, and the downloaded label map must equal `masam segment`'s (onnxruntime-node) voxel for voxel.
 // Then the same through the file pickers with the weights in a separate .onnx.data file, and a
 // box-prompted model with a box dragged on a slice and typed in, and a model with point slots with a typed
-// box and a clicked point, against `masam segment --prompts`. Also: the server's headers and refusals, and
-// the legend helpers. Artefacts: test-output/viewer.png and test-output/viewer_box.png.
+// box and a clicked point, against `masam segment --prompts`. The display convention: a volume with a
+// marker on the patient's left only shows it on the screen's right (radiological, the default) and on the
+// left after the Neurological toggle; voxel read-out and slice number count from 0; the legend fits the
+// panel at 1400 px. Also: the server's headers and refusals, and the legend helpers. Artefacts:
+// test-output/viewer.png, viewer_box.png, viewer_convention.png and viewer_legend.png.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import { segment } from '../src/cli/commands/segment.js';
 import { startViewerServer } from '../src/cli/commands/view.js';
 import { parseNifti } from '../src/io/nifti.js';
@@ -20,9 +24,11 @@ import { type Browser, launchChromium } from './viewer/browser.js';
 import { toExternalData } from './viewer/external_data.js';
 import {
   CLASS_NAMES,
+  LEFT_MARKER,
   type ViewerFixtures,
   makePromptedModel,
   makeViewerFixtures,
+  writeLeftMarkerVolume,
 } from './viewer/fixtures.js';
 
 const ARTEFACTS = join(import.meta.dirname, '..', 'test-output');
@@ -100,10 +106,45 @@ async function clickVoxel(page: Page, x: number, y: number): Promise<{ voxel: nu
   const voxel = await page.getAttribute('#location', 'data-voxel');
   const text = (await page.textContent('#location')) ?? '';
   assert.ok(voxel, `a voxel under the click: ${text}`);
-  // niivue's read-out: "x×y×z = value(s)" after our "voxel i j k · ".
-  const value = /=\s*(-?[\d.]+)/.exec(text);
+  // The read-out spells out what it shows: "voxel i j k · x, y, z mm (RAS) · value v[ · label n name]".
+  const value = / · value (-?[\d.e+-]+)/.exec(text);
   assert.ok(value, `an image value in the read-out: ${text}`);
+  assert.equal(Number(await page.getAttribute('#location', 'data-value')), Number(value[1]));
   return { voxel: voxel.split(',').map(Number), value: Number(value[1]) };
+}
+
+/**
+ * Where the canvas shows near-white pixels (the marker) relative to the grey body: the centroid of each in
+ * page pixels. Yellow crosshair and coloured pixels are not grey and count for neither.
+ */
+async function markerAndBody(
+  page: Page,
+): Promise<{ marker: [number, number]; body: [number, number]; n: number }> {
+  const box = await page.locator('#canvas').boundingBox();
+  assert.ok(box);
+  const png = PNG.sync.read(await page.locator('#canvas').screenshot());
+  const sums = { marker: [0, 0, 0], body: [0, 0, 0] };
+  for (let y = 0; y < png.height; y++) {
+    for (let x = 0; x < png.width; x++) {
+      const p = 4 * (y * png.width + x);
+      const [r, g, b] = [png.data[p]!, png.data[p + 1]!, png.data[p + 2]!];
+      if (Math.max(r, g, b) - Math.min(r, g, b) > 24) continue;
+      const kind = r > 225 ? sums.marker : r > 40 ? sums.body : undefined;
+      if (!kind) continue;
+      kind[0]! += x;
+      kind[1]! += y;
+      kind[2]!++;
+    }
+  }
+  const centre = (s: number[]): [number, number] => [
+    box.x + (s[0]! / s[2]!) * (box.width / png.width),
+    box.y + (s[1]! / s[2]!) * (box.height / png.height),
+  ];
+  assert.ok(
+    sums.marker[2]! > 100 && sums.body[2]! > 1000,
+    `marker and body drawn: ${sums.marker[2]}, ${sums.body[2]} px`,
+  );
+  return { marker: centre(sums.marker), body: centre(sums.body), n: sums.marker[2]! };
 }
 
 /** Right-drags on the canvas from `a` to `b` (page pixels). */
@@ -453,6 +494,90 @@ describe('browser viewer', { timeout: 600_000 }, () => {
     }
   });
 
+  it("display convention: radiological by default (patient's left on the screen's right), neurological on the toggle; indices from 0; legend fits at 1400 px", async () => {
+    const volumePath = writeLeftMarkerVolume(dir);
+    const [, , nz] = LEFT_MARKER.shape;
+    const { i: mi, j: mj } = LEFT_MARKER.marker;
+    const server = await startViewerServer({
+      appDir,
+      volume: { name: basename(volumePath), path: volumePath },
+      model: { name: 'model.onnx', path: 'models/demo/model.onnx' },
+    });
+    try {
+      const { page, problems } = await watchedPage(browser, server.url);
+      await page.setViewportSize({ width: 1400, height: 900 });
+      await page.goto(`${server.url}?backend=wasm`);
+      await page.waitForSelector('body.has-volume');
+      assert.equal(await page.getAttribute('body', 'data-convention'), 'radiological');
+      await page.click('[data-slice-type="0"]');
+      await page.waitForTimeout(300);
+
+      // Radiological: the marker (patient's left, i 4..11 of a RAS volume) right of the body's centre.
+      const radiological = await markerAndBody(page);
+      mkdirSync(ARTEFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTEFACTS, 'viewer_convention.png') });
+      assert.ok(
+        radiological.marker[0] > radiological.body[0] + 5,
+        `marker on the screen's right: marker x ${radiological.marker[0]}, body x ${radiological.body[0]}`,
+      );
+      // A click on it reads the marker's voxel (stored indices from 0) and value; the slice number is that k.
+      const hit = await clickVoxel(page, ...radiological.marker);
+      assert.equal(hit.value, 1000, `the marker's value at ${hit.voxel}`);
+      assert.ok(hit.voxel[0]! >= mi[0] && hit.voxel[0]! <= mi[1], `i ${hit.voxel[0]} in the marker's ${mi}`);
+      assert.ok(hit.voxel[1]! >= mj[0] && hit.voxel[1]! <= mj[1], `j ${hit.voxel[1]} in the marker's ${mj}`);
+      const location = (await page.textContent('#location')) ?? '';
+      assert.match(location, /^voxel \d+ \d+ \d+ · -?[\d.]+, -?[\d.]+, -?[\d.]+ mm \(RAS\) · value 1000$/);
+      assert.equal(await page.textContent('#slice-label'), `k ${hit.voxel[2]} of 0–${nz - 1}`);
+      await page.fill('#slice', '0');
+      await page.dispatchEvent('#slice', 'input');
+      assert.equal(await page.textContent('#slice-label'), `k 0 of 0–${nz - 1}`);
+      assert.equal(
+        (await page.getAttribute('#location', 'data-voxel'))?.split(',')[2],
+        '0',
+        'slider and voxel agree',
+      );
+
+      // Neurological: mirrored, the marker left of the body's centre; the same voxel under it.
+      await page.click('[data-convention="neurological"]');
+      await page.waitForTimeout(300);
+      assert.equal(await page.getAttribute('body', 'data-convention'), 'neurological');
+      const neurological = await markerAndBody(page);
+      assert.ok(
+        neurological.marker[0] < neurological.body[0] - 5,
+        `marker on the screen's left: marker x ${neurological.marker[0]}, body x ${neurological.body[0]}`,
+      );
+      const mirrored = await clickVoxel(page, ...neurological.marker);
+      assert.equal(mirrored.value, 1000);
+      assert.ok(mirrored.voxel[0]! >= mi[0] && mirrored.voxel[0]! <= mi[1], `i ${mirrored.voxel[0]}`);
+      await page.click('[data-convention="radiological"]');
+      await page.waitForTimeout(300);
+      assert.ok((await markerAndBody(page)).marker[0] > radiological.body[0] + 5, 'back to radiological');
+
+      // The legend of the demo model's 13 BTCV classes fits the side panel at 1400 px, volume column included.
+      await page.waitForSelector('#segment:not([disabled])', { timeout: 120_000 });
+      await page.click('#segment');
+      await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 300_000 });
+      assert.equal(
+        await page.getAttribute('body', 'data-state'),
+        'done',
+        (await page.textContent('#status')) ?? '',
+      );
+      const fit = await page.evaluate(() => {
+        const aside = document.querySelector('aside')!.getBoundingClientRect();
+        const cells = Array.from(document.querySelectorAll('#legend tr > :last-child'), (c) =>
+          c.getBoundingClientRect(),
+        );
+        return { aside: aside.right, cells: Math.max(...cells.map((c) => c.right)), rows: cells.length };
+      });
+      await page.screenshot({ path: join(ARTEFACTS, 'viewer_legend.png') });
+      assert.equal(fit.rows, 15, 'header + 14 classes');
+      assert.ok(fit.cells <= fit.aside, `volume column inside the panel: ${fit.cells} ≤ ${fit.aside}`);
+      assert.deepEqual(problems, [], 'no page errors, no request off the viewer server');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('serves files only: COOP/COEP headers, no traversal, no uploads', async () => {
     const server = await startViewerServer({
       appDir,
@@ -495,5 +620,6 @@ describe('viewer legend', () => {
     assert.deepEqual(countLabels(Uint8Array.from([0, 2, 2, 1, 9]), 3), [1, 1, 2]);
     assert.equal(formatVolume(999), '999 mm³');
     assert.equal(formatVolume(12_345), '12.3 mL');
+    assert.equal(formatVolume(29_798_000), '29.8 L');
   });
 });

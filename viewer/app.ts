@@ -4,7 +4,9 @@
 // box-prompted model (metadata 'masam.prompts') also needs a box: dragged on a slice or typed, sent as
 // prompts.json's `box3d`, so `masam segment --prompts` with the same numbers gives the same labels. A model
 // with point slots also takes points (the voxel under the crosshair, foreground or background), sent as
-// prompts.json's `points`; it needs a box or at least one point.
+// prompts.json's `points`; it needs a box or at least one point. Slices are shown radiological (patient's
+// right on the screen's left, as clinical viewers and masam's overlay PNGs) unless the View panel's toggle
+// or `?convention=neurological` asks for the mirror image.
 import type { SLICE_TYPE } from '@niivue/niivue';
 import { cssColor, formatVolume, labelColor } from '../src/viewer/legend.js';
 import type {
@@ -14,7 +16,7 @@ import type {
   WorkerRequest,
   WorkerResponse,
 } from '../src/viewer/protocol.js';
-import { type Box3, type BoxDrag, Scene, type Voxel } from './scene.js';
+import { type Box3, type BoxDrag, type DisplayConvention, Scene, type Voxel } from './scene.js';
 
 /** What `masam view` preloads: file names under /preload/ (see src/cli/commands/view.ts). */
 interface PreloadManifest {
@@ -515,15 +517,32 @@ const backendParam = params.get('backend');
 if (backendParam === 'auto' || backendParam === 'webgpu' || backendParam === 'wasm')
   ui.backend.value = backendParam;
 
-const scene = await Scene.create({
-  canvas: $<HTMLCanvasElement>('canvas'),
-  slice: $<HTMLInputElement>('slice'),
-  sliceLabel: $('slice-label'),
-  opacity: $<HTMLInputElement>('opacity'),
-  location: $('location'),
-  boxDrag: $('box-drag'),
-});
+const convention: DisplayConvention =
+  params.get('convention') === 'neurological' ? 'neurological' : 'radiological';
+const scene = await Scene.create(
+  {
+    canvas: $<HTMLCanvasElement>('canvas'),
+    slice: $<HTMLInputElement>('slice'),
+    sliceLabel: $('slice-label'),
+    opacity: $<HTMLInputElement>('opacity'),
+    location: $('location'),
+    boxDrag: $('box-drag'),
+  },
+  convention,
+);
 scene.onBoxDrag = onBoxDrag;
+
+/** Shows slices in `c` and marks its button. */
+function setConvention(c: DisplayConvention): void {
+  scene.setConvention(c);
+  document.body.dataset['convention'] = c;
+  for (const b of document.querySelectorAll<HTMLButtonElement>('[data-convention]'))
+    b.classList.toggle('active', b.dataset['convention'] === c);
+}
+setConvention(convention);
+for (const button of document.querySelectorAll<HTMLButtonElement>('[data-convention]')) {
+  button.addEventListener('click', () => setConvention(button.dataset['convention'] as DisplayConvention));
+}
 
 for (const button of document.querySelectorAll<HTMLButtonElement>('[data-slice-type]')) {
   button.addEventListener('click', () => {

@@ -1,7 +1,10 @@
 // The niivue side of the viewer: the image volume, the label overlay with its colour map, slice type,
-// slice slider and overlay opacity, and the box prompt: a right-drag on a slice reports its corners in the
-// volume's voxel indices, and the chosen box is drawn as an overlay. app.ts owns the state; this file only
-// draws.
+// slice slider and overlay opacity, the display convention, and the box prompt: a right-drag on a slice
+// reports its corners in the volume's voxel indices, and the chosen box is drawn as an overlay. app.ts owns
+// the state; this file only draws.
+// Display: radiological by default (patient's right on the screen's left, as clinical viewers and masam's
+// overlay PNGs), neurological on request. Every index shown (slice number, crosshair voxel) is the volume's
+// stored voxel index from 0, as in prompts.json.
 import { DRAG_MODE, NVImage, Niivue, SLICE_TYPE } from '@niivue/niivue';
 import { labelColorMap } from '../src/viewer/legend.js';
 
@@ -17,8 +20,13 @@ const SLIDER_AXIS: Record<SLICE_TYPE, 0 | 1 | 2> = {
 interface Location {
   vox?: ArrayLike<number>;
   frac?: ArrayLike<number>;
-  string?: string;
+  mm?: ArrayLike<number>;
+  /** One value per volume shown, in niivue's volume order. */
+  values?: readonly { value: number }[];
 }
+
+/** How slices are shown: radiological (patient's right on the screen's left) or neurological (mirrored). */
+export type DisplayConvention = 'radiological' | 'neurological';
 
 /** Voxel indices (i, j, k) of the volume as stored, 0-based: the indices of prompts.json. */
 export type Voxel = [number, number, number];
@@ -51,6 +59,7 @@ export interface SceneElements {
   readonly slice: HTMLInputElement;
   readonly sliceLabel: HTMLElement;
   readonly opacity: HTMLInputElement;
+  /** The crosshair read-out; its data-voxel and data-value hold the stored voxel indices and image value. */
   readonly location: HTMLElement;
   /** Shown over the canvas while a box is dragged. */
   readonly boxDrag: HTMLElement;
@@ -61,6 +70,8 @@ export class Scene {
   private image: NVImage | undefined;
   private overlay: NVImage | undefined;
   private boxOverlay: NVImage | undefined;
+  /** Class names of the label overlay, for the read-out. */
+  private classNames: readonly string[] = [];
   private sliceType: SLICE_TYPE = SLICE_TYPE.MULTIPLANAR;
   private vox: [number, number, number] = [0, 0, 0];
   private readonly defaultDragMode: DRAG_MODE;
@@ -88,8 +99,9 @@ export class Scene {
     window.addEventListener('mouseup', (e) => this.dragEnd(e));
   }
 
-  static async create(el: SceneElements): Promise<Scene> {
+  static async create(el: SceneElements, convention: DisplayConvention): Promise<Scene> {
     const nv = new Niivue({
+      isRadiologicalConvention: convention === 'radiological',
       backColor: [0.06, 0.07, 0.09, 1],
       crosshairColor: [1, 0.85, 0.2, 0.6],
       // Thin whatever the voxel size: 0.4 % of the field of view (the default is one voxel wide).
@@ -140,6 +152,7 @@ export class Scene {
     overlay.setColormapLabel(labelColorMap(classNames, hidden));
     if (this.overlay) this.nv.removeVolume(this.overlay);
     this.overlay = overlay;
+    this.classNames = classNames;
     this.nv.addVolume(overlay);
     this.raiseBox();
   }
@@ -209,6 +222,11 @@ export class Scene {
     }
   }
 
+  /** Shows slices in the radiological or the neurological convention. */
+  setConvention(convention: DisplayConvention): void {
+    this.nv.setRadiologicalConvention(convention === 'radiological');
+  }
+
   setSliceType(type: SLICE_TYPE): void {
     this.sliceType = type;
     this.nv.setSliceType(type);
@@ -222,9 +240,32 @@ export class Scene {
     }
     const voxel = loc.frac && loc.frac[0]! >= 0 ? this.fracToVoxel(loc.frac) : undefined;
     this.crosshair = voxel;
-    if (voxel) this.el.location.dataset['voxel'] = voxel.join(',');
-    else delete this.el.location.dataset['voxel'];
-    this.el.location.textContent = `${voxel ? `voxel ${voxel.join(' ')} · ` : ''}${loc.string ?? '–'}`;
+    const dataset = this.el.location.dataset;
+    const value = this.valueOf(this.image, loc);
+    if (voxel) dataset['voxel'] = voxel.join(',');
+    else delete dataset['voxel'];
+    if (value !== undefined) dataset['value'] = String(value);
+    else delete dataset['value'];
+    // Spelled out, unlike niivue's "x×y×z = value": the voxel, its world position and what is there.
+    const parts: string[] = [];
+    if (voxel) parts.push(`voxel ${voxel.join(' ')}`);
+    if (loc.mm && loc.mm.length >= 3) {
+      parts.push(`${[0, 1, 2].map((a) => loc.mm![a]!.toFixed(1)).join(', ')} mm (RAS)`);
+    }
+    if (value !== undefined) parts.push(`value ${Number(value.toPrecision(6))}`);
+    const label = this.valueOf(this.overlay, loc);
+    if (label !== undefined) {
+      const v = Math.round(label);
+      parts.push(`label ${v} ${this.classNames[v] ?? ''}`.trim());
+    }
+    this.el.location.textContent = parts.length > 0 ? parts.join(' · ') : '–';
+  }
+
+  /** The value of `volume` at the crosshair, from niivue's location event. */
+  private valueOf(volume: NVImage | undefined, loc: Location): number | undefined {
+    const index = volume ? this.nv.volumes.indexOf(volume) : -1;
+    const value = index >= 0 ? loc.values?.[index]?.value : undefined;
+    return value !== undefined && Number.isFinite(value) ? value : undefined;
   }
 
   /** Bring the box overlay above the label overlay. */
@@ -355,12 +396,19 @@ export class Scene {
       sliceLabel.textContent = '–';
       return;
     }
+    // The slider runs along niivue's RAS axis; the label names the stored axis and index (from 0), as the
+    // crosshair read-out and prompts.json do.
     const axis = SLIDER_AXIS[this.sliceType];
-    const n = dims[axis + 1] ?? 1;
+    const perm = this.image?.permRAS;
+    const stored = perm ? Math.abs(perm[axis]!) - 1 : axis;
+    const n = dims[stored + 1] ?? 1;
     slice.disabled = n <= 1;
     slice.max = String(n - 1);
     slice.value = String(this.vox[axis]);
-    sliceLabel.textContent = `${'ijk'[axis]} ${this.vox[axis] + 1}/${n}`;
+    const index = perm && perm[axis]! < 0 ? n - 1 - this.vox[axis] : this.vox[axis];
+    sliceLabel.textContent = `${'ijk'[stored]} ${index} of 0–${n - 1}`;
+    sliceLabel.dataset['axis'] = 'ijk'[stored];
+    sliceLabel.dataset['index'] = String(index);
   }
 }
 

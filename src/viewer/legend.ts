@@ -53,10 +53,11 @@ export function countLabels(data: ArrayLike<number>, numLabels: number): number[
   return counts;
 }
 
-/** A volume in mm³ as a short human string (mm³ below 1 mL, else mL). */
+/** A volume in mm³ as a short human string: mm³ below 1 mL, mL below 1 L, else L (3 significant digits). */
 export function formatVolume(mm3: number): string {
   if (mm3 < 1000) return `${mm3.toFixed(0)} mm³`;
   const ml = mm3 / 1000;
+  if (ml >= 1000) return `${Number((ml / 1000).toPrecision(3))} L`;
   return `${ml < 10 ? ml.toFixed(2) : ml < 100 ? ml.toFixed(1) : ml.toFixed(0)} mL`;
 }
 

@@ -1,6 +1,6 @@
-// Inputs of the viewer's end-to-end test, made on the spot: a small CT phantom as NIfTI and a small MA-SAM
-// exported to ONNX from a seeded random initialisation (no checkpoint), plain, box-prompted and with point
-// slots, written into `dir`.
+// Inputs of the viewer's end-to-end test, made on the spot: a small CT phantom as NIfTI, a volume with a
+// marker on the patient's left only (for the display convention) and a small MA-SAM exported to ONNX from a
+// seeded random initialisation (no checkpoint), plain, box-prompted and with point slots, written into `dir`.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadMaSam } from '../../src/api/model.js';
@@ -8,6 +8,7 @@ import { Rng } from '../../src/core/rng.js';
 import { makePhantom } from '../../src/data/phantom.js';
 import type { PromptSpec } from '../../src/data/prompts.js';
 import { serializeNifti } from '../../src/io/nifti.js';
+import { IDENTITY_AFFINE } from '../../src/io/volume.js';
 
 /** Four organs of BTCV's thirteen: the exported model's class names (background first). */
 export const CLASS_NAMES = ['background', 'spleen', 'right_kidney', 'liver', 'aorta'];
@@ -28,6 +29,40 @@ export async function makeViewerFixtures(dir: string, seed = 11): Promise<Viewer
   const modelPath = join(dir, 'small.onnx');
   await exportSmallModel(modelPath, seed);
   return { volumePath, modelPath };
+}
+
+/** The left-marker volume: its size and the voxels (i range) of the marker. */
+export const LEFT_MARKER = { shape: [40, 32, 6] as const, marker: { i: [4, 11], j: [12, 19] } as const };
+
+/**
+ * A 40×32×6 volume with a RAS identity affine (x = i mm, so +i points to the patient's right): a body (an
+ * ellipse filling the slice) whose value runs from 100 at j = 0 to 700 at the last j — the same on both
+ * sides, so the grey scale has a range and the body is symmetric left to right — and a marker of value 1000
+ * at i 4..11, j 12..19 on every slice: on the patient's left only. Outside the body is 0.
+ */
+export function writeLeftMarkerVolume(dir: string): string {
+  const [nx, ny, nz] = LEFT_MARKER.shape;
+  const { i, j } = LEFT_MARKER.marker;
+  const data = new Float32Array(nx * ny * nz);
+  for (let k = 0; k < nz; k++) {
+    for (let y = 0; y < ny; y++) {
+      for (let x = 0; x < nx; x++) {
+        const inBody = ((x - (nx - 1) / 2) / (nx / 2)) ** 2 + ((y - (ny - 1) / 2) / (ny / 2)) ** 2 <= 1;
+        const inMarker = x >= i[0] && x <= i[1] && y >= j[0] && y <= j[1];
+        data[x + nx * (y + ny * k)] = inMarker ? 1000 : inBody ? 100 + (600 * y) / (ny - 1) : 0;
+      }
+    }
+  }
+  const path = join(dir, 'left_marker.nii.gz');
+  const volume = {
+    dtype: 'float32' as const,
+    shape: [nx, ny, nz],
+    spacing: [1, 1, 1],
+    affine: IDENTITY_AFFINE,
+    data,
+  };
+  writeFileSync(path, serializeNifti(volume, { gzip: true }));
+  return path;
 }
 
 /**
