@@ -2,10 +2,13 @@
 // polar factor and quaternion ↔ rotation conversions.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FormatError } from '../core/errors.js';
 import {
   type Mat3,
   aff2axcodes,
   affineMaxDiff,
+  affineProblem,
+  checkAffine,
   applyAffine,
   invertAffine,
   ioOrientation,
@@ -208,5 +211,50 @@ describe('rotations and quaternions', () => {
     }
     // The polar factor of [[1, s], [0, 1]] is a rotation by atan(s/2).
     assert.ok(Math.abs(q[0][1] - Math.sin(Math.atan(0.05))) < 1e-12);
+  });
+});
+
+describe('impossible affines', () => {
+  const withEntry = (r: number, c: number, v: number): Affine =>
+    IDENTITY_AFFINE.map((row, i) => row.map((x, j) => (i === r && j === c ? v : x))) as unknown as Affine;
+
+  it('affineProblem names non-finite entries, zero axes and singular parts, and accepts good ones', () => {
+    assert.equal(affineProblem(IDENTITY_AFFINE), undefined);
+    assert.match(affineProblem(withEntry(1, 3, Number.NaN))!, /non-finite entry \(NaN at row 1, column 3\)/);
+    assert.match(affineProblem(withEntry(2, 2, Number.NEGATIVE_INFINITY))!, /non-finite/);
+    assert.match(affineProblem(withEntry(1, 1, 0))!, /zero voxel axis/);
+    // j and k along the same world direction: rank 2.
+    assert.match(
+      affineProblem(
+        toAffine([
+          [1, 0, 0, 0],
+          [0, 1, 1, 0],
+          [0, 0, 1e-9, 0],
+        ]),
+      )!,
+      /singular/,
+    );
+    // Tiny voxels are fine: the test is relative to the voxel sizes.
+    assert.equal(
+      affineProblem(
+        toAffine([
+          [1e-6, 0, 0, 0],
+          [0, 1e-6, 0, 0],
+          [0, 0, 1e-6, 0],
+        ]),
+      ),
+      undefined,
+    );
+  });
+
+  it('checkAffine refuses with a FormatError naming the source; aff2axcodes names no axes for NaN', () => {
+    assert.throws(
+      () => checkAffine(withEntry(0, 0, Number.NaN), 'x.nii'),
+      (e: unknown) =>
+        e instanceof FormatError &&
+        /^x\.nii: affine has a non-finite entry.*impossible geometry/.test(e.message),
+    );
+    assert.equal(checkAffine(IDENTITY_AFFINE, 'ok'), IDENTITY_AFFINE);
+    assert.equal(aff2axcodes(withEntry(0, 0, Number.NaN)), '???');
   });
 });

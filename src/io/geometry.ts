@@ -1,7 +1,22 @@
 // Affine geometry helpers on the voxel → RAS+ mm affine of a Volume: products, inverse, voxel sizes,
 // orientation codes and rotation ↔ quaternion. Mirrors nibabel's affines.py, orientations.py
 // (io_orientation, aff2axcodes) and quaternions.py (quat2mat, mat2quat).
-import { MasamError } from '../core/errors.js';
+//
+// Impossible geometry. A Volume's affine is always finite with a nonsingular 3×3 part (`affineProblem`
+// says why one is not; readers refuse or repair, writers refuse), so no reader hands out, and no writer
+// stores, a NaN affine or an orientation code for garbage. The NIfTI rules (nifti_header.ts,
+// `niftiGeometry`), repairs following nibabel 5 where it has a documented convention, each with a warning:
+// - pixdim[1..3] NaN or ±Inf: refused (no convention; nibabel would build a NaN affine).
+// - pixdim[1..3] zero → 1, negative → its absolute value: nibabel's header check-and-fix on load
+//   (`_chk_pixdims`: "setting 0 dims to 1", "setting to abs of pixdim values"); qfac stays in pixdim[0]
+//   (any value but −1 reads as 1, as nifti1.h and nibabel's `_chk_qfac` say), so a flip is kept.
+// - sform_code > 0 but the sform non-finite or singular: the sform is treated as unset and nibabel's
+//   precedence continues — the qform when qform_code > 0 and it is usable, else the pixdim fall-back.
+// - qform_code > 0 but a non-finite quaternion or offset: treated as unset (the pixdim fall-back).
+//   A quaternion of norm above 1 stays refused, as nibabel refuses it.
+// - pixdim[4..] (time step and beyond) non-finite or ≤ 0 on an existing axis: spacing 1, with a warning.
+// The pixdim fall-back (`baseAffine`) of repaired pixdims is always finite and nonsingular.
+import { FormatError, MasamError } from '../core/errors.js';
 import type { Affine } from './volume.js';
 
 /** A 3×3 matrix, row-major. */
@@ -104,6 +119,34 @@ export function affineMaxDiff(a: Affine, b: Affine): number {
 }
 
 /**
+ * Why `affine` cannot map voxels to the world — a non-finite entry, a zero voxel axis, or a singular 3×3
+ * part (its axes, normalised, span less than 1e-6 of a unit cube) — or undefined when it can.
+ */
+export function affineProblem(affine: Affine): string | undefined {
+  for (let r = 0; r < 3; r++) {
+    for (let c = 0; c < 4; c++) {
+      const v = affine[r]![c]!;
+      if (!Number.isFinite(v)) return `has a non-finite entry (${v} at row ${r}, column ${c})`;
+    }
+  }
+  const [a, b, c] = voxelSizes(affine);
+  if (a === 0 || b === 0 || c === 0) return 'has a zero voxel axis (a zero column)';
+  const volume = Math.abs(determinant3(linearPart(affine))) / (a * b * c);
+  if (!(volume > 1e-6)) return 'is singular (its voxel axes are linearly dependent)';
+  return undefined;
+}
+
+/**
+ * Returns `affine` when it is usable (affineProblem), else refuses it.
+ * @throws FormatError naming `source` and the problem
+ */
+export function checkAffine(affine: Affine, source: string, what = 'affine'): Affine {
+  const problem = affineProblem(affine);
+  if (problem !== undefined) throw new FormatError(source, `${what} ${problem}: impossible geometry`);
+  return affine;
+}
+
+/**
  * The orthonormal matrix closest to `m` (its polar factor; nibabel gets it from an SVD as P·Qᵀ).
  * Newton's iteration X ← (X + X⁻ᵀ)/2 converges quadratically for any nonsingular `m`.
  */
@@ -170,6 +213,8 @@ const AXIS_LABELS = [
  * with no direction (zero column) is '?'.
  */
 export function aff2axcodes(affine: Affine): string {
+  // Garbage has no orientation (NaN compares false everywhere, which would read as 'R', 'A', 'S').
+  if (linearPart(affine).some((row) => row.some((v) => !Number.isFinite(v)))) return '???';
   return ioOrientation(affine)
     .map((o) => (o === null ? '?' : AXIS_LABELS[o[0]]![o[1] > 0 ? 1 : 0]))
     .join('');

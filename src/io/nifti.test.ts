@@ -9,7 +9,7 @@ import { fixturePath } from '../../test/fixtures.js';
 import { nibabelRead, nibabelSkipReason } from '../../test/nibabel.js';
 import { type DType, type TypedArray, allocate, isFloat } from '../core/dtype.js';
 import { FormatError } from '../core/errors.js';
-import { aff2axcodes, affineMaxDiff } from './geometry.js';
+import { aff2axcodes, affineMaxDiff, voxelSizes } from './geometry.js';
 import { gunzip, gzip } from './gzip.js';
 import {
   NIFTI_TRAILING_SLACK,
@@ -529,6 +529,137 @@ describe('parseNifti on malformed files', () => {
     const h = parseNiftiHeader(good, 'good.nii');
     assert.deepEqual([h.version, h.datatype, h.bitpix, h.voxOffset], [1, 4, 16, 352]);
     assert.deepEqual(gunzip(gzip(good)), good);
+  });
+});
+
+describe('parseNifti on impossible geometry (geometry.ts rules)', () => {
+  // An oblique, anisotropic image written with both codes 1: sform = qform = AFFINE_OBLIQUE.
+  const c = Math.cos(0.3);
+  const s = Math.sin(0.3);
+  const OBLIQUE: Affine = [
+    [2 * c, -3 * s, 0, 10],
+    [2 * s, 3 * c, 0, -20],
+    [0, 0, 4, 30],
+    [0, 0, 0, 1],
+  ];
+  const good = serializeNifti({
+    data: new Int16Array(60),
+    dtype: 'int16',
+    shape: [5, 4, 3],
+    spacing: [2, 3, 4],
+    affine: OBLIQUE,
+  });
+  const patched = (edit: (v: DataView) => void): Uint8Array => {
+    const bytes = good.slice();
+    edit(new DataView(bytes.buffer));
+    return bytes;
+  };
+  const PIXDIM = (d: number) => 76 + 4 * d;
+  const SROW_X = 280;
+  const QFORM_CODE = 252;
+  const SFORM_CODE = 254;
+  const QUATERN_B = 256;
+  const read = (bytes: Uint8Array) => parseNifti(bytes, 'odd.nii');
+  const finiteNonsingular = (a: Affine) =>
+    a.every((row) => row.every(Number.isFinite)) && Math.abs(a[0][0] * a[1][1] - a[0][1] * a[1][0]) > 0;
+
+  it('reads the well-formed file without warnings', () => {
+    const v = read(good);
+    assert.equal(v.source?.warnings, undefined);
+    assert.ok(affineMaxDiff(v.affine, OBLIQUE) < 1e-5);
+  });
+
+  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+    it(`refuses a ${bad} voxel size, naming the file`, () => {
+      assert.throws(
+        () => read(patched((v) => v.setFloat32(PIXDIM(2), bad, true))),
+        (e: unknown) =>
+          e instanceof FormatError &&
+          e.source === 'odd.nii' &&
+          /pixdim\[2\] \(a voxel size\) is (NaN|Infinity)/.test(e.message),
+      );
+    });
+  }
+
+  it('reads a zero voxel size as 1 and a negative one as its absolute value, with warnings (nibabel)', () => {
+    const noForms = (v: DataView) => {
+      v.setInt16(QFORM_CODE, 0, true);
+      v.setInt16(SFORM_CODE, 0, true);
+    };
+    const zero = read(
+      patched((v) => {
+        noForms(v);
+        v.setFloat32(PIXDIM(1), 0, true);
+      }),
+    );
+    assert.deepEqual(zero.spacing, [1, 3, 4]);
+    assert.deepEqual(voxelSizes(zero.affine), [1, 3, 4]);
+    assert.deepEqual(zero.source?.warnings, [
+      'odd.nii: pixdim[1] is 0; read as 1 (nibabel sets 0 voxel sizes to 1)',
+    ]);
+    // qform only, pixdim[3] = −4 with qfac −1: |−4| = 4, then qfac flips k, as nibabel's get_qform after its fix.
+    const flipped = read(
+      patched((v) => {
+        v.setInt16(SFORM_CODE, 0, true);
+        v.setFloat32(PIXDIM(0), -1, true);
+        v.setFloat32(PIXDIM(3), -4, true);
+      }),
+    );
+    assert.deepEqual(flipped.spacing, [2, 3, 4]);
+    assert.ok(Math.abs(flipped.affine[2][2] - -4) < 1e-5, `k column ${flipped.affine[2][2]}`);
+    assert.match(flipped.source!.warnings![0]!, /pixdim\[3\] is -4; read as 4/);
+  });
+
+  it('falls back from an unusable sform to the qform, and from both to the voxel sizes, with warnings', () => {
+    const nanSform = read(patched((v) => v.setFloat32(SROW_X + 4, Number.NaN, true)));
+    assert.ok(affineMaxDiff(nanSform.affine, OBLIQUE) < 1e-5, 'the qform holds the same geometry');
+    assert.match(
+      nanSform.source!.warnings![0]!,
+      /the sform \(sform_code 1\) has a non-finite entry.*using the qform/,
+    );
+    const singular = read(
+      patched((v) => {
+        for (let r = 0; r < 3; r++) v.setFloat32(SROW_X + 16 * r, 0, true); // first column zero
+      }),
+    );
+    assert.ok(affineMaxDiff(singular.affine, OBLIQUE) < 1e-5);
+    assert.match(singular.source!.warnings![0]!, /zero voxel axis/);
+    const dependent = read(
+      patched((v) => {
+        for (let r = 0; r < 3; r++)
+          v.setFloat32(SROW_X + 16 * r + 4, v.getFloat32(SROW_X + 16 * r, true), true);
+      }),
+    );
+    assert.match(dependent.source!.warnings![0]!, /is singular/);
+    const neither = read(
+      patched((v) => {
+        v.setFloat32(SROW_X, Number.POSITIVE_INFINITY, true);
+        v.setFloat32(QUATERN_B, Number.NaN, true);
+      }),
+    );
+    assert.ok(finiteNonsingular(neither.affine));
+    assert.deepEqual(voxelSizes(neither.affine), [2, 3, 4]);
+    assert.equal(aff2axcodes(neither.affine), 'LAS'); // the pixdim fall-back flips x
+    assert.match(neither.source!.warnings![0]!, /sform.*non-finite.*and the qform.*non-finite.*voxel sizes/);
+  });
+
+  it('names no orientation for a NaN affine, and serializeNifti refuses to write one', () => {
+    const nan: Affine = [
+      [Number.NaN, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ];
+    assert.equal(aff2axcodes(nan), '???');
+    const volume = { data: new Int16Array(8), dtype: 'int16' as const, shape: [2, 2, 2], spacing: [1, 1, 1] };
+    assert.throws(() => serializeNifti({ ...volume, affine: nan }), /non-finite entry.*not written/);
+    const flat: Affine = [
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 1],
+    ];
+    assert.throws(() => serializeNifti({ ...volume, affine: flat }), /zero voxel axis.*not written/);
   });
 });
 

@@ -3,14 +3,15 @@
 // Header layout and the affine rules live in nifti_header.ts.
 import { type DType, type TypedArray, isFloat } from '../core/dtype.js';
 import { FormatError, MasamError } from '../core/errors.js';
+import { affineProblem } from './geometry.js';
 import { DEFAULT_MAX_INFLATED_BYTES, gunzipPrefix, gzip, isGzip } from './gzip.js';
 import {
   NIFTI1_MIN_VOX_OFFSET,
   NIFTI2_MIN_VOX_OFFSET,
   type NiftiHeader,
   baseAffine,
-  bestAffine,
   encodeNiftiHeader,
+  niftiGeometry,
   parseNiftiHeader,
   qformAffine,
   qformFromAffine,
@@ -254,14 +255,16 @@ export function parseNifti(bytes: Uint8Array, source: string, options: NiftiRead
     );
   }
   const { dtype, data } = applyScaling(readRaw(raw, h, offset, count, source), h, source);
-  const spacing = shape.map((_, a) => (a < h.dims.length ? h.pixdim[a + 1]! : 1));
+  const geometry = niftiGeometry(h, source);
+  const spacing = shape.map((_, a) => (a < h.dims.length ? geometry.pixdim[a + 1]! : 1));
+  const warnings = geometry.warnings.map((w) => `${source}: ${w}`);
   return {
     data,
     dtype,
     shape,
     spacing,
-    affine: bestAffine(h, source),
-    source: { format: 'nifti', header: { ...h } },
+    affine: geometry.affine,
+    source: { format: 'nifti', header: { ...h }, ...(warnings.length > 0 && { warnings }) },
   };
 }
 
@@ -375,6 +378,12 @@ export function serializeNifti(volume: Volume, options: NiftiWriteOptions = {}):
   if (data.length !== count) {
     throw new MasamError(`serializeNifti: ${data.length} values do not fill shape [${shape.join(', ')}]`);
   }
+  const problem = affineProblem(volume.affine);
+  if (problem !== undefined) {
+    throw new MasamError(
+      `serializeNifti: the volume's affine ${problem}; impossible geometry is not written`,
+    );
+  }
   const src = niftiHeaderOf(volume);
   const littleEndian = options.littleEndian ?? true;
   const version = shape.some((d) => d > 32767) ? 2 : (options.version ?? src?.version ?? 1);
@@ -390,7 +399,10 @@ export function serializeNifti(volume: Volume, options: NiftiWriteOptions = {}):
   const pixdim = [
     q.qfac,
     ...zooms,
-    ...[3, 4, 5, 6].map((a) => (a < shape.length ? (volume.spacing[a] ?? 1) : 1)),
+    ...[3, 4, 5, 6].map((a) => {
+      const step = a < shape.length ? (volume.spacing[a] ?? 1) : 1;
+      return Number.isFinite(step) && step > 0 ? step : 1;
+    }),
   ];
   const sameDims =
     src !== undefined && src.dims.length === shape.length && src.dims.every((d, a) => d === shape[a]);

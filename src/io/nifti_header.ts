@@ -3,6 +3,7 @@
 import { FormatError } from '../core/errors.js';
 import {
   type Mat3,
+  affineProblem,
   determinant3,
   linearPart,
   mat2quat,
@@ -346,11 +347,66 @@ export function baseAffine(dims: readonly number[], pixdim: readonly number[]): 
   );
 }
 
-/** nibabel's precedence (`get_best_affine`): sform if sform_code > 0, else qform if qform_code > 0, else base. */
-export function bestAffine(h: NiftiHeader, source = 'header'): Affine {
-  if (h.sformCode > 0) return sformAffine(h);
-  if (h.qformCode > 0) return qformAffine(h, source);
-  return baseAffine(h.dims, h.pixdim);
+/** A NIfTI header's geometry after the checks and repairs of geometry.ts (opening comment). */
+export interface NiftiGeometry {
+  /** Finite, with a nonsingular 3×3 part. */
+  readonly affine: Affine;
+  /** All 8 pixdim entries, repaired: pixdim[1..3] finite and positive. */
+  readonly pixdim: readonly number[];
+  /** One line per repair, for the caller to show (empty when the header needed none). */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * The affine and voxel sizes of `h` by nibabel's precedence (`get_best_affine`: sform if sform_code > 0,
+ * else qform if qform_code > 0, else the pixdim fall-back), with the
+ * impossible-geometry rules of geometry.ts: non-finite spatial pixdims refused; zero or negative ones, an
+ * unusable sform or qform repaired as nibabel does, each with a warning.
+ * @throws FormatError naming `source` for a non-finite pixdim[1..3] or a quaternion of norm above 1
+ */
+export function niftiGeometry(h: NiftiHeader, source: string): NiftiGeometry {
+  const warnings: string[] = [];
+  const pixdim = [...h.pixdim];
+  for (let a = 1; a <= 3; a++) {
+    const z = pixdim[a]!;
+    if (!Number.isFinite(z)) {
+      throw new FormatError(source, `pixdim[${a}] (a voxel size) is ${z}: impossible geometry`);
+    }
+    if (z === 0) {
+      pixdim[a] = 1;
+      warnings.push(`pixdim[${a}] is 0; read as 1 (nibabel sets 0 voxel sizes to 1)`);
+    } else if (z < 0) {
+      pixdim[a] = -z;
+      warnings.push(`pixdim[${a}] is ${z}; read as ${-z} (nibabel takes the absolute value)`);
+    }
+  }
+  for (let a = 4; a <= Math.min(h.dims.length, 7); a++) {
+    const z = pixdim[a]!;
+    if (!(Number.isFinite(z) && z > 0)) {
+      pixdim[a] = 1;
+      warnings.push(`pixdim[${a}] (the step of axis ${a}) is ${z}; read as 1`);
+    }
+  }
+  const fixed: NiftiHeader = { ...h, pixdim };
+  let unset = '';
+  if (h.sformCode > 0) {
+    const problem = affineProblem(sformAffine(h));
+    if (problem === undefined) return { affine: sformAffine(h), pixdim, warnings };
+    unset = `the sform (sform_code ${h.sformCode}) ${problem}`;
+  }
+  if (h.qformCode > 0) {
+    const fields = [...h.quatern, ...h.qoffset];
+    const problem = fields.every(Number.isFinite)
+      ? affineProblem(qformAffine(fixed, source))
+      : `has a non-finite quaternion or offset (${fields.join(', ')})`;
+    if (problem === undefined) {
+      if (unset) warnings.push(`${unset}; using the qform instead`);
+      return { affine: qformAffine(fixed, source), pixdim, warnings };
+    }
+    unset = `${unset ? `${unset}, and ` : ''}the qform (qform_code ${h.qformCode}) ${problem}`;
+  }
+  if (unset) warnings.push(`${unset}; using the voxel sizes (pixdim) alone, as when no form is set`);
+  return { affine: baseAffine(h.dims, pixdim), pixdim, warnings };
 }
 
 /** The qform fields that represent `affine`, as nibabel's `set_qform` derives them. */

@@ -32,6 +32,8 @@ export interface VolumeSource {
   readonly header?: Readonly<Record<string, unknown>>;
   /** A DICOM series' slice references and patient/study attributes, for a DICOM-SEG of it (dicom_seg.ts). */
   readonly dicom?: DicomSeriesInfo;
+  /** What the reader repaired (e.g. a zero voxel size read as 1, geometry.ts), one line each, for the user. */
+  readonly warnings?: readonly string[];
 }
 
 export const IDENTITY_AFFINE: Affine = [
