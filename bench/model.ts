@@ -1,133 +1,235 @@
-// Model benchmark (issue 3): MA-SAM ViT-B, image 512, 5 slices, 12 classes, random weights made in process.
-// Forward per stack and one training step (forward + backward + host AdamW over the trainable set), each
-// in its own child process so that its peak RSS is its own.
+// Model benchmark (issues 3 and 12): MA-SAM at 512 px, 5 slices, 12 classes, random weights made in process.
+// Forward per stack, and training steps exactly as `masam train` runs them — the executor (train/executor.ts)
+// in training mode (FacT dropout noise drawn per step), then host AdamW over the trainable set — for each
+// recompute policy, micro-batched batches, ViT-H, and two data-parallel workers. Each configuration runs in
+// its own child process, so that its peak RSS is its own.
+// `npm run bench -- model [--only name,name]` runs all (or the named) configurations.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadMaSam } from '../src/api/model.js';
-import { Rng } from '../src/core/index.js';
-import { countParams, officialParamName } from '../src/models/masam/checkpoint.js';
+import { Rng, hostTensor } from '../src/core/index.js';
+import { countParams } from '../src/models/masam/checkpoint.js';
 import { declareMaSamParams } from '../src/models/masam/masam.js';
 import { resolveConfig } from '../src/models/sam/config.js';
 import { AdamW } from '../src/train/index.js';
+import { Executor, type RecomputePolicy, type StackBatch } from '../src/train/executor.js';
 import type { BenchMetric, BenchResult } from './bench_result.js';
 
-const CONFIG = { preset: 'vit_b', num_classes: 12, img_size: 512, slices: 5 } as const;
-const SHAPE = [1, 5, 3, 512, 512];
+const SLICES = 5;
+const SIZE = 512;
+const CLASSES = 12;
 
-interface ChildReport {
-  seconds: number[];
-  compileSeconds: number;
-  maxRssMB: number;
-  trainable?: number;
+/** One benchmarked configuration, run in its own process. */
+interface Case {
+  readonly name: string;
+  readonly mode: 'forward' | 'train';
+  readonly preset: 'vit_b' | 'vit_l' | 'vit_h';
+  readonly recompute?: RecomputePolicy;
+  readonly batch?: number;
+  readonly microBatch?: number;
+  /** Timed repetitions after one warm-up (which includes compiling). */
+  readonly reps: number;
 }
 
-async function child(mode: 'forward' | 'train', reps: number): Promise<ChildReport> {
+const CASES: readonly Case[] = [
+  { name: 'vit_b_forward', mode: 'forward', preset: 'vit_b', reps: 3 },
+  { name: 'vit_b_train_blocks', mode: 'train', preset: 'vit_b', recompute: 'blocks', reps: 2 },
+  { name: 'vit_b_train_none', mode: 'train', preset: 'vit_b', recompute: 'none', reps: 2 },
+  {
+    name: 'vit_b_batch4_micro1',
+    mode: 'train',
+    preset: 'vit_b',
+    recompute: 'blocks',
+    batch: 4,
+    microBatch: 1,
+    reps: 1,
+  },
+  { name: 'vit_h_train_blocks', mode: 'train', preset: 'vit_h', recompute: 'blocks', reps: 1 },
+  {
+    name: 'vit_b_batch24_micro1',
+    mode: 'train',
+    preset: 'vit_b',
+    recompute: 'blocks',
+    batch: 24,
+    microBatch: 1,
+    reps: 0,
+  },
+];
+
+interface ChildReport {
+  /** Seconds per timed repetition (for reps 0: the first step, compile included). */
+  seconds: number[];
+  firstCallSeconds: number;
+  maxRssGB: number;
+  trainable: number;
+}
+
+async function child(c: Case): Promise<ChildReport> {
   const t0 = performance.now();
-  const model = await loadMaSam({ config: CONFIG, seed: 1 });
+  const model = await loadMaSam({
+    config: { preset: c.preset, num_classes: CLASSES, img_size: SIZE, slices: SLICES },
+    seed: 1,
+  });
   const rng = new Rng(2);
-  const image = Float32Array.from({ length: SHAPE.reduce((a, b) => a * b, 1) }, () => rng.uniform());
-  const label = Int32Array.from({ length: 5 * 512 * 512 }, () => rng.int(13));
+  const batch = c.batch ?? 1;
+  const image = hostTensor('float32', [batch, SLICES, 3, SIZE, SIZE]);
+  for (let i = 0; i < image.data.length; i++) image.data[i] = rng.uniform();
+  const label = hostTensor('int32', [batch * SLICES, SIZE, SIZE]);
+  for (let i = 0; i < label.data.length; i++) label.data[i] = rng.int(CLASSES + 1);
   const seconds: number[] = [];
-  let compileSeconds = 0;
-  if (mode === 'forward') {
-    for (let i = 0; i <= reps; i++) {
-      const s = performance.now();
-      await model.forward(image, { shape: SHAPE });
-      if (i === 0) compileSeconds = (performance.now() - t0) / 1000;
-      else seconds.push((performance.now() - s) / 1000);
-    }
+  let firstCallSeconds = 0;
+  let run: () => Promise<unknown>;
+  if (c.mode === 'forward') {
+    run = () => model.forward(image.data, { shape: [...image.shape] });
   } else {
-    const params = new Map([...model.trainable].map((n) => [n, model.weights.get(n)!.data]));
-    const byOfficial = new Map([...model.trainable].map((n) => [officialParamName(n), n]));
-    const opt = new AdamW(params, { weightDecay: 0.1 });
-    for (let i = 0; i <= reps; i++) {
-      const s = performance.now();
-      const r = await model.lossAndGrads(image, label, { shape: SHAPE });
-      opt.step(new Map([...r.grads].map(([k, g]) => [byOfficial.get(k)!, g.data])), 1e-4);
-      if (i === 0) compileSeconds = (performance.now() - t0) / 1000;
-      else seconds.push((performance.now() - s) / 1000);
-    }
+    const executor = new Executor({
+      config: model.config,
+      weights: model.weights,
+      trainable: model.trainable,
+      dropout: true,
+      recompute: c.recompute ?? 'blocks',
+    });
+    const optimizer = new AdamW(new Map([...model.trainable].map((n) => [n, model.weights.get(n)!.data])), {
+      weightDecay: 0.1,
+    });
+    const micro = c.microBatch ?? batch;
+    const n = batch / micro;
+    run = async () => {
+      const microBatches: StackBatch[] = [];
+      for (let j = 0; j < n; j++) {
+        const noise = new Map(
+          executor.noiseSites(micro).map((site) => {
+            const t = hostTensor('float32', site.shape);
+            for (let i = 0; i < t.data.length; i++) t.data[i] = rng.uniform();
+            return [site.name, t] as const;
+          }),
+        );
+        const [is, ls] = [image.data.length / n, label.data.length / n];
+        microBatches.push({
+          image: hostTensor(
+            'float32',
+            [micro, ...image.shape.slice(1)],
+            image.data.subarray(j * is, (j + 1) * is),
+          ),
+          label: hostTensor('int32', [micro * SLICES, SIZE, SIZE], label.data.subarray(j * ls, (j + 1) * ls)),
+          noise,
+        });
+      }
+      const r = await executor.lossAndGrads(microBatches);
+      optimizer.step(r.grads, 1e-4);
+    };
+  }
+  for (let i = 0; i <= c.reps; i++) {
+    const s = performance.now();
+    await run();
+    if (i === 0) firstCallSeconds = (performance.now() - t0) / 1000;
+    if (i > 0 || c.reps === 0) seconds.push((performance.now() - s) / 1000);
   }
   return {
     seconds,
-    compileSeconds,
-    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    firstCallSeconds,
+    maxRssGB: process.resourceUsage().maxRSS / 2 ** 20,
     trainable: model.trainable.size,
   };
 }
 
-function runChild(mode: 'forward' | 'train', reps: number): ChildReport {
+function runChild(c: Case): ChildReport {
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), mode, String(reps)],
+    ['--import', 'tsx', fileURLToPath(import.meta.url), JSON.stringify(c)],
     {
       encoding: 'utf8',
       maxBuffer: 1 << 24,
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
-  if (r.status !== 0) throw new Error(`model bench child (${mode}) failed:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ChildReport;
+  if (r.status !== 0) throw new Error(`model bench child ${c.name} failed (exit ${r.status})`);
+  const report = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ChildReport;
+  process.stderr.write(
+    `${c.name}: ${report.seconds.map((s) => s.toFixed(1)).join(', ')} s, ${report.maxRssGB.toFixed(2)} GB\n`,
+  );
+  return report;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-export async function runModelBench(): Promise<BenchResult> {
-  const cfg = resolveConfig(CONFIG);
+/** PyTorch's official code on this machine kind (issue 12, measured side by side). */
+const PYTORCH = { forwardS: 32.3, trainStepS: 56.8, trainPeakGB: 8.8 };
+
+export async function runModelBench(args: readonly string[] = []): Promise<BenchResult> {
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt >= 0 ? new Set(args[onlyAt + 1]!.split(',')) : null;
+  const reports = new Map<string, ChildReport>();
+  for (const c of CASES) if (!only || only.has(c.name)) reports.set(c.name, runChild(c));
+  const cfg = resolveConfig({ preset: 'vit_b', num_classes: CLASSES, img_size: SIZE, slices: SLICES });
   const { shapes, groups } = declareMaSamParams(cfg);
-  const trainableCount = countParams(
-    shapes,
-    [...groups].filter(([, g]) => g !== 'base' && g !== 'buffers').map(([n]) => n),
-  );
-  const fwd = runChild('forward', 3);
-  const train = runChild('train', 2);
   const metrics: BenchMetric[] = [
     {
-      name: 'forward_s',
-      value: median(fwd.seconds),
-      unit: 's',
-      note: `one stack [1, 5, 3, 512, 512], median of ${fwd.seconds.length} after a warm-up`,
-    },
-    {
-      name: 'forward_peak_rss_gb',
-      value: fwd.maxRssMB / 1024,
-      unit: 'GB',
-      note: 'max RSS of the forward process',
-    },
-    {
-      name: 'forward_first_call_s',
-      value: fwd.compileSeconds,
-      unit: 's',
-      note: 'init weights + trace + ORT session + first run',
-    },
-    {
-      name: 'train_step_s',
-      value: median(train.seconds),
-      unit: 's',
-      note: `forward + backward + AdamW, median of ${train.seconds.length}`,
-    },
-    {
-      name: 'train_peak_rss_gb',
-      value: train.maxRssMB / 1024,
-      unit: 'GB',
-      note: 'max RSS of the training process',
-    },
-    {
       name: 'trainable_params',
-      value: trainableCount,
+      value: countParams(
+        shapes,
+        [...groups].filter(([, g]) => g !== 'base' && g !== 'buffers').map(([n]) => n),
+      ),
       unit: 'params',
-      note: 'FacT + adapters + prompt encoder + mask decoder',
+      note: 'ViT-B: FacT + adapters + prompt encoder + mask decoder',
     },
   ];
+  const add = (name: string, value: number | undefined, unit: string, note: string) => {
+    if (value !== undefined) metrics.push({ name, value, unit, note });
+  };
+  const r = (name: string) => reports.get(name);
+  const step = (name: string) => (r(name) ? median(r(name)!.seconds) : undefined);
+  add(
+    'forward_s',
+    step('vit_b_forward'),
+    's',
+    'ViT-B, one stack [1, 5, 3, 512, 512], median after a warm-up',
+  );
+  add('forward_peak_rss_gb', r('vit_b_forward')?.maxRssGB, 'GiB', 'max RSS of the forward process');
+  add(
+    'train_step_s',
+    step('vit_b_train_blocks'),
+    's',
+    'ViT-B, batch 1, default policy (recompute blocks): forward + backward + AdamW, median after a warm-up',
+  );
+  add('train_peak_rss_gb', r('vit_b_train_blocks')?.maxRssGB, 'GiB', 'max RSS of that process');
+  add('train_step_none_s', step('vit_b_train_none'), 's', 'ViT-B, batch 1, --recompute none (one graph)');
+  add('train_peak_rss_none_gb', r('vit_b_train_none')?.maxRssGB, 'GiB', 'max RSS with --recompute none');
+  const b4 = step('vit_b_batch4_micro1');
+  add('batch4_micro1_step_s', b4, 's', 'ViT-B, batch 4 as 4 exact micro-batches of 1 stack');
+  add('batch4_stacks_per_s', b4 && 4 / b4, 'stacks/s', 'ViT-B throughput at batch 4 (micro-batch 1)');
+  add('batch4_train_peak_rss_gb', r('vit_b_batch4_micro1')?.maxRssGB, 'GiB', 'max RSS at batch 4');
+  add(
+    'vit_h_train_step_s',
+    step('vit_h_train_blocks'),
+    's',
+    'ViT-H, batch 1, recompute blocks, after a warm-up step',
+  );
+  add(
+    'vit_h_train_peak_rss_gb',
+    r('vit_h_train_blocks')?.maxRssGB,
+    'GiB',
+    'max RSS of the ViT-H process (2.5 GB of float32 weights)',
+  );
+  add(
+    'batch24_step_s',
+    step('vit_b_batch24_micro1'),
+    's',
+    'ViT-B, batch 24 (the official recipe) as 24 micro-batches of 1, first step (compile included)',
+  );
+  add('batch24_train_peak_rss_gb', r('vit_b_batch24_micro1')?.maxRssGB, 'GiB', 'max RSS at batch 24');
+  const ratio = (a: number | undefined, b: number) =>
+    a === undefined ? 'not run' : `${(a / b).toFixed(2)}×`;
   return {
     metrics,
     notes: [
-      'Reference on this machine kind (issue 3): official PyTorch (torch 1.13 CPU, 2 threads) 31.0 s per forward stack, 51.4 s per train step, 9.3 GB peak RSS.',
-      `masam vs PyTorch: forward ${(31.0 / median(fwd.seconds)).toFixed(2)}×, train step ${(51.4 / median(train.seconds)).toFixed(2)}× faster`,
+      `Official PyTorch code on this machine kind (issue 12): forward ${PYTORCH.forwardS} s, train step ${PYTORCH.trainStepS} s, peak ${PYTORCH.trainPeakGB} GiB.`,
+      `masam / PyTorch: forward time ${ratio(step('vit_b_forward'), PYTORCH.forwardS)}, train step time ${ratio(step('vit_b_train_blocks'), PYTORCH.trainStepS)}, train peak RSS ${ratio(r('vit_b_train_blocks')?.maxRssGB, PYTORCH.trainPeakGB)} (goals: ≤ 0.5× each).`,
     ],
   };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [mode, reps] = process.argv.slice(2) as ['forward' | 'train', string];
-  console.log(JSON.stringify(await child(mode, Number(reps))));
+  const c = JSON.parse(process.argv[2]!) as Case;
+  console.log(JSON.stringify(await child(c)));
 }

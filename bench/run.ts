@@ -1,4 +1,4 @@
-// `npm run bench -- <name> [--out file]`: runs one benchmark, writes its JSON (default
+// `npm run bench -- <name> [--out file] [--only a,b]`: runs one benchmark (--only: some of its cases), writes its JSON (default
 // bench/results/<name>.json) and a Markdown table beside it, and prints the table.
 import { renameSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -13,7 +13,8 @@ import { runModelBench } from './model.js';
 import { runPipelineBench } from './pipeline.js';
 import { runStrideBench } from './stride.js';
 
-const BENCHES: Record<string, () => Promise<BenchResult>> = {
+/** Each benchmark gets the arguments after its name (e.g. the model benchmark's `--only a,b`). */
+const BENCHES: Record<string, (args: readonly string[]) => Promise<BenchResult>> = {
   data: runDataBench,
   engine: runEngineBench,
   model: runModelBench,
@@ -46,7 +47,10 @@ function markdown(name: string, machine: Record<string, unknown>, result: BenchR
 }
 
 async function main(): Promise<void> {
-  const { positionals, values } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' } } });
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { out: { type: 'string' }, only: { type: 'string' } },
+  });
   const name = positionals[0];
   if (!name || !BENCHES[name]) {
     console.error(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [--out file.json]`);
@@ -60,7 +64,7 @@ async function main(): Promise<void> {
     onnxruntime: ort.env.versions.node,
     date: new Date().toISOString(),
   };
-  const result = await BENCHES[name]!();
+  const result = await BENCHES[name]!(values.only ? ['--only', values.only] : []);
   const out = values.out ?? join(dirname(fileURLToPath(import.meta.url)), 'results', `${name}.json`);
   writeAtomic(out, `${JSON.stringify({ bench: name, machine, ...result }, null, 2)}\n`);
   const table = markdown(name, machine, result);

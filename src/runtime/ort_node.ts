@@ -9,7 +9,7 @@ import { MasamError } from '../core/errors.js';
 import { type HostTensor, hostTensor } from '../core/host_tensor.js';
 import type { ExportedModel, TensorSpec } from '../onnx/export.js';
 import { inspectModel } from '../onnx/inspect.js';
-import { type Device, ORT_TENSOR_TYPE, type Session, validateFeeds } from './session.js';
+import { type Device, ORT_TENSOR_TYPE, type Session, cudaIndex, validateFeeds } from './session.js';
 
 export interface OrtSessionOptions {
   readonly device?: Device;
@@ -100,8 +100,10 @@ export class OrtSession implements Session {
 }
 
 function toOrtOptions(o: OrtSessionOptions): ort.InferenceSession.SessionOptions {
+  const gpu = cudaIndex(o.device ?? 'cpu');
   return {
-    executionProviders: o.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+    // One session per device: a CUDA session runs on its own GPU, with the CPU for ops CUDA lacks.
+    executionProviders: gpu === null ? ['cpu'] : [{ name: 'cuda', deviceId: gpu }, 'cpu'],
     intraOpNumThreads: o.threads ?? availableParallelism(),
     interOpNumThreads: 1,
     graphOptimizationLevel: o.optimization ?? 'all',

@@ -1,12 +1,27 @@
 // The Session contract shared by the Node (onnxruntime-node) and browser (onnxruntime-web) runtimes:
 // named, typed, shape-checked feeds and fetches of host tensors.
 import type { DType } from '../core/dtype.js';
-import { FeedError } from '../core/errors.js';
+import { FeedError, MasamError } from '../core/errors.js';
 import type { HostTensor } from '../core/host_tensor.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import type { TensorSpec } from '../onnx/export.js';
 
-export type Device = 'cpu' | 'cuda';
+/** Where a session runs: the CPU, or one CUDA GPU by index ('cuda' = 'cuda:0'). */
+export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
+
+/** Parses a device name as the CLI and library take it: cpu, cuda or cuda:N; throws naming the bad value. */
+export function parseDevice(name: string): Device {
+  if (name === 'cpu' || name === 'cuda') return name;
+  const m = /^cuda:(\d+)$/.exec(name);
+  if (m) return `cuda:${Number(m[1])}`;
+  throw new MasamError(`unknown device '${name}': use cpu, cuda or cuda:N`);
+}
+
+/** The CUDA device index of a device, or null for the CPU. */
+export function cudaIndex(device: Device): number | null {
+  if (device === 'cpu') return null;
+  return device === 'cuda' ? 0 : Number(device.slice(5));
+}
 
 /** ONNX Runtime's tensor type name for each masam dtype (the same in onnxruntime-node and -web). */
 export const ORT_TENSOR_TYPE = {
