@@ -127,6 +127,12 @@ async function readFolder(dir: string, options: ReadVolumeOptions): Promise<Volu
   throw new FormatError(dir, 'folder holds no DICOM files and no .png/.jpg frames');
 }
 
+/** Prints what the reader repaired (e.g. impossible NIfTI geometry, io/geometry.ts) to stderr. */
+function warnRepairs(volume: Volume): Volume {
+  for (const w of volume.source?.warnings ?? []) console.error(`masam: warning: ${w}`);
+  return volume;
+}
+
 /**
  * Reads a volume from `path`: a .nii/.nii.gz file (NIfTI), a .dcm or other DICOM file (one slice), a .png
  * or .jpg (one frame), a folder of DICOM files (one series) or a folder of .png/.jpg frames (stacked in
@@ -136,7 +142,7 @@ async function readFolder(dir: string, options: ReadVolumeOptions): Promise<Volu
 export async function readVolume(path: string, options: ReadVolumeOptions = {}): Promise<Volume> {
   const info = await stat(path);
   if (info.isDirectory()) return readFolder(path, options);
-  if (NIFTI_EXT.test(path)) return parseNifti(await readFile(path), path);
+  if (NIFTI_EXT.test(path)) return warnRepairs(parseNifti(await readFile(path), path));
   if (FRAME_EXT.test(path)) return readFrames([path], options);
   const bytes = await readFile(path);
   const dicom = await loadDicom();
@@ -145,7 +151,7 @@ export async function readVolume(path: string, options: ReadVolumeOptions = {}):
   }
   // An unknown extension: NIfTI is recognised by its gzip magic or its sizeof_hdr.
   const size = bytes.length >= 4 ? new DataView(bytes.buffer, bytes.byteOffset, 4).getInt32(0, true) : 0;
-  if (isGzip(bytes) || size === 348 || size === 540) return parseNifti(bytes, path);
+  if (isGzip(bytes) || size === 348 || size === 540) return warnRepairs(parseNifti(bytes, path));
   throw new FormatError(path, 'unknown file type (expected .nii, .nii.gz, DICOM, .png or .jpg)');
 }
 
