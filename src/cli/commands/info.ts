@@ -318,7 +318,18 @@ export function formatRunInfo(info: RunFolderInfo): string {
       ? 'none'
       : `box per slice${info.prompts.points > 0 ? ` + ${info.prompts.points} point slots` : ''}`;
   const t = info.training;
-  const options = ['data', 'init', 'batch', 'lr', 'warmup', 'valEvery', 'seed', 'trainable', 'augment']
+  const options = [
+    'data',
+    'fold',
+    'init',
+    'batch',
+    'lr',
+    'warmup',
+    'valEvery',
+    'seed',
+    'trainable',
+    'augment',
+  ]
     .filter((k) => t[k] !== undefined && t[k] !== null)
     .map((k) => `${k} ${String(t[k])}`)
     .join(', ');
