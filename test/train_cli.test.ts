@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { UsageError } from '../src/cli/command.js';
 import { phantom } from '../src/cli/commands/phantom.js';
 import { train } from '../src/cli/commands/train.js';
 import { clearCompileCache } from '../src/runtime/index.js';
@@ -256,7 +257,17 @@ describe('masam train (CLI)', () => {
     assert.equal(existsSync(out), false);
   });
 
-  it('ends its --help with real examples', () => {
+  it('ends its --help with real examples, each accepted as typed (in an empty folder: a missing file, not a usage error)', async () => {
+    const home = process.cwd();
+    process.chdir(mkdtempSync(join(dir, 'examples-')));
+    try {
+      for (const example of train.usage.slice(train.usage.lastIndexOf('Examples:')).split('\n').slice(1)) {
+        const words = example.trim().split(/\s+/);
+        await assert.rejects(runCommand(train, words.slice(2)), (err: Error) => !(err instanceof UsageError));
+      }
+    } finally {
+      process.chdir(home);
+    }
     assert.match(
       train.usage,
       /Examples:\n {2}masam train --data .* --fold 0\n {2}masam train --out .* --resume --steps \d+$/,
