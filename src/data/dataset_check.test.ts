@@ -82,7 +82,7 @@ describe('checkDataset', () => {
     assert.deepEqual(summary.casesWithClass, { background: 2, prostate: 1 });
     const text = formatDatasetCheck({ problems, summary }, 'ds');
     assert.match(text, /^cases\s+2 labelled .*1 test/m);
-    assert.match(text, /^classes\s+0 background \(2 cases\), 1 prostate \(1 cases\)$/m);
+    assert.match(text, /^classes\s+0 background \(in 2 cases\), 1 prostate \(in 1 case\)$/m);
     assert.match(text, /^check\s+OK/m);
   });
 

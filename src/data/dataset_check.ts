@@ -323,6 +323,9 @@ export async function checkDataset(
 /** Up to 4 significant digits, without trailing zeros. */
 const num = (x: number): string => String(Number(x.toPrecision(4)));
 
+/** 'in 1 case', 'in 3 cases'. */
+const cases = (n: number): string => `in ${n} case${n === 1 ? '' : 's'}`;
+
 /** A problem as one line: `file: problem` (or the problem alone for the layout). */
 export function formatDatasetProblem(p: DatasetProblem): string {
   return p.file === '' ? p.problem : `${p.file}: ${p.problem}`;
@@ -343,7 +346,7 @@ export function formatDatasetCheck(check: DatasetCheck, root: string): string {
     `cases        ${s.cases} labelled (imagesTr + labelsTr), ${s.testCases} test (imagesTs)`,
     `channels     ${s.channels.map((c, i) => `${i} ${c}`).join(', ')}`,
     `classes      ${Object.entries(s.classes)
-      .map(([n, v]) => `${v} ${n} (${s.casesWithClass[n] ?? 0} cases)`)
+      .map(([n, v]) => `${v} ${n} (${cases(s.casesWithClass[n] ?? 0)})`)
       .join(', ')}`,
     `shape        ${range(s.shape)} voxels`,
     `spacing      ${range(s.spacing, ' mm')}`,
