@@ -330,41 +330,42 @@ async function splitData(
 }
 
 /**
- * What the loop reports, on stderr: in a terminal a progress bar with the other lines above it; else
- * (piped to a file) every line, progress lines included, instead of the bar.
+ * What the loop reports, on stderr: in a terminal a progress bar, cleared while another line is printed
+ * above it; else (piped to a file) every line, progress lines included, instead of the bar.
  */
 class LinePrinter {
   private readonly tty = process.stderr.isTTY === true;
-  private bars?: cliProgress.MultiBar;
   private bar?: cliProgress.SingleBar;
 
   line(l: TrainLine): void {
     if (!this.tty) console.error(l.text);
     else if (l.kind !== 'progress') {
-      if (this.bars) this.bars.log(`${l.text}\n`);
-      else console.error(l.text);
+      this.stop(); // the next step draws a new bar below the line
+      console.error(l.text);
     }
   }
 
   step(p: { step: number; steps: number; loss: number; lr: number }): void {
     if (!this.tty) return;
     const payload = { loss: p.loss.toFixed(4), lr: p.lr.toExponential(2) };
-    if (!this.bars) {
-      this.bars = new cliProgress.MultiBar(
+    if (!this.bar) {
+      this.bar = new cliProgress.SingleBar(
         {
           format: 'train [{bar}] {value}/{total} | loss {loss} | lr {lr} | ETA {eta_formatted}',
           etaBuffer: 20,
           stream: process.stderr,
           hideCursor: true,
+          clearOnComplete: true,
         },
         cliProgress.Presets.shades_classic,
       );
-      this.bar = this.bars.create(p.steps, p.step - 1, payload);
+      this.bar.start(p.steps, p.step - 1, payload);
     }
-    this.bar!.update(p.step, payload);
+    this.bar.update(p.step, payload);
   }
 
   stop(): void {
-    this.bars?.stop();
+    this.bar?.stop();
+    this.bar = undefined;
   }
 }
