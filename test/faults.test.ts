@@ -100,7 +100,7 @@ function trainArgs(data: string, run: string, steps: number, every: number): str
       run,
       '--init',
       'random',
-      '--config',
+      '--model-config',
       JSON.stringify(TINY_OVERRIDES),
     ],
     ...['--preset', 'small', '--img-size', '32', '--slices', '3', '--steps', String(steps), '--batch', '1'],
