@@ -191,7 +191,8 @@ describe('masam train (CLI)', () => {
   it("validates on fold k of splits_final.json, creating nnU-Net's split in the dataset when missing", async () => {
     const out = join(dir, 'fold');
     const r = await runCommand(train, [
-      ...['--data', data, '--out', out, '--init', 'random', '--model-config', JSON.stringify(TINY)],
+      // inline JSON to --config: the model overrides, as before --model-config existed
+      ...['--data', data, '--out', out, '--init', 'random', '--config', JSON.stringify(TINY)],
       ...[
         '--img-size',
         '32',
@@ -216,7 +217,9 @@ describe('masam train (CLI)', () => {
       splits.map((s) => s.val.length),
       [1, 1, 1, 1, 1],
     );
-    assert.equal(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).training.fold, 3);
+    const info = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    assert.equal(info.training.fold, 3);
+    assert.equal(info.config.embed_dim, TINY.embed_dim);
   });
 
   it('checks the dataset first with --check, stopping on a problem before touching the run folder', async () => {
