@@ -23,8 +23,8 @@ export {
   segmentVolume,
   sessionStackRunner,
 } from './infer/segment.js';
-export { parseDicom, dicomSeriesToVolume, initDicomCodecs } from './io/dicom.js';
-export { parseNifti, serializeNifti } from './io/nifti.js';
+export { type DicomReadOptions, parseDicom, dicomSeriesToVolume, initDicomCodecs } from './io/dicom.js';
+export { type NiftiReadOptions, parseNifti, serializeNifti } from './io/nifti.js';
 export { readPth, writePth } from './io/pth.js';
 export { readSafetensors, writeSafetensors } from './io/safetensors.js';
 export type { Volume } from './io/volume.js';
