@@ -132,7 +132,8 @@ describe('masam train (CLI)', () => {
   it('resumes to a new total with --steps, saying from which step, each step once in metrics.jsonl', async () => {
     const refused = runCommand(train, ['--out', run, '--resume', '--batch', '2']);
     await assert.rejects(refused, /--batch cannot change when resuming \(the run was made with 1\)/);
-    const r = await runCommand(train, ['--out', run, '--resume', '--steps', '6', '--log-classes']);
+    const resume = ['--out', run, '--resume', '--steps', '6', '--log-classes', '--recompute', 'none'];
+    const r = await runCommand(train, resume);
     assert.equal(r.code, 0, r.err);
     assert.match(
       r.err,
@@ -149,7 +150,8 @@ describe('masam train (CLI)', () => {
       '`seconds` continues across the resume',
     );
     assert.match(r.err, /step 6\/6 {2}validation Dice .*\| spleen \d\.\d{4} {2}right_kidney/);
-    assert.equal(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).training.steps, 6);
+    const { training } = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'));
+    assert.deepEqual([training.steps, training.recompute], [6, 'none']);
   });
 
   it('resumes a run stopped before its first checkpoint from step 0, after a kill (stale lock, temporaries)', async () => {

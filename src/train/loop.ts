@@ -108,6 +108,8 @@ export async function trainRun(options: TrainLoopOptions): Promise<TrainOutcome>
     seed: t.seed,
     device: t.device,
     ...(t.threads !== null && { threads: t.threads }),
+    ...(t.microBatch !== null && { microBatch: t.microBatch }),
+    ...(t.recompute !== null && { recompute: t.recompute }),
     ...(prompts && { prompts }),
   });
   let best = { score: Number.NEGATIVE_INFINITY, step: -1 };

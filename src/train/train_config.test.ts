@@ -37,6 +37,11 @@ describe('training options', () => {
     assert.throws(() => trainConfigFromFlags({ fold: '5' }), /--fold must be a fold 0\.\.4/);
     assert.throws(() => trainConfigFromFlags({ 'val-fraction': '1.5' }), /--val-fraction/);
     assert.equal(flagOf('promptPoints'), '--prompt-points');
+    assert.deepEqual(trainConfigFromFlags({ 'micro-batch': '2', recompute: 'none' }), {
+      microBatch: 2,
+      recompute: 'none',
+    });
+    assert.throws(() => trainConfigFromFlags({ recompute: 'all' }), /--recompute must be none \| blocks/);
   });
 
   it('reads a config file, naming the file and key of a bad or unknown option', () => {
@@ -72,6 +77,10 @@ describe('training options', () => {
       () => resolveTrainConfig({ data: 'd', init: 'random', promptPoints: 2 }),
       /needs --prompt box/,
     );
+    assert.throws(
+      () => resolveTrainConfig({ data: 'd', init: 'random', batch: 4, microBatch: 3 }),
+      /--micro-batch 3 must divide --batch 4/,
+    );
   });
 
   it('re-creates a run from its run.json: training options and the full model config', () => {
@@ -100,8 +109,8 @@ describe('training options', () => {
 
   it('lets a resumed run change its total steps and machine settings, not what it computes', () => {
     const stored = resolveTrainConfig({ data: 'd', init: 'random', steps: 250, batch: 2 });
-    const resumed = resumeTrainConfig(stored, { steps: 400, threads: 1, batch: 2 });
-    assert.deepEqual([resumed.steps, resumed.threads, resumed.batch], [400, 1, 2]);
+    const resumed = resumeTrainConfig(stored, { steps: 400, threads: 1, batch: 2, recompute: 'none' });
+    assert.deepEqual([resumed.steps, resumed.threads, resumed.batch, resumed.recompute], [400, 1, 2, 'none']);
     assert.throws(
       () => resumeTrainConfig(stored, { batch: 4 }),
       /--batch cannot change when resuming \(the run was made with 2\)/,

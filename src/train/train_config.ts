@@ -5,6 +5,7 @@
 import { MasamError } from '../core/errors.js';
 import type { Modality } from '../data/intensity.js';
 import { type MaSamConfig, PRESETS, type PresetName } from '../models/sam/config.js';
+import { RECOMPUTE_POLICIES, type RecomputePolicy } from './executor.js';
 
 /** Every option of `masam train` (JSON keys in camelCase; the flag of `valEvery` is `--val-every`). */
 export interface TrainConfig {
@@ -24,6 +25,10 @@ export interface TrainConfig {
   /** Optimiser steps in total. */
   readonly steps: number;
   readonly batch: number;
+  /** Stacks per micro-batch (the gradient stays the whole batch's); null: the whole batch at once. */
+  readonly microBatch: number | null;
+  /** Activation recomputation of the executor; null: the Trainer's default. */
+  readonly recompute: RecomputePolicy | null;
   readonly lr: number;
   readonly warmup: number;
   readonly seed: number;
@@ -77,6 +82,8 @@ const OPTIONS: { readonly [K in keyof TrainConfig]-?: Kind } = {
   imgSize: 'int≥1?',
   steps: 'int≥0',
   batch: 'int≥1',
+  microBatch: 'int≥1?',
+  recompute: [...RECOMPUTE_POLICIES, null],
   lr: 'number>0',
   warmup: 'int≥0',
   seed: 'int≥0',
@@ -93,10 +100,15 @@ const OPTIONS: { readonly [K in keyof TrainConfig]-?: Kind } = {
   logClasses: 'boolean',
 };
 
-/** Options a resumed run may change: none alters the steps already taken (`steps` sets a new total). */
+/**
+ * Options a resumed run may change: none alters the steps already taken (`steps` sets a new total), and
+ * micro-batches and recomputation only change memory and speed, not the gradient.
+ */
 const RESUMABLE: ReadonlySet<keyof TrainConfig> = new Set([
   'data',
   'steps',
+  'microBatch',
+  'recompute',
   'valEvery',
   'device',
   'threads',
@@ -245,6 +257,10 @@ export function resolveTrainConfig(given: Partial<TrainConfig>): TrainConfig {
   const prompt = given.prompt ?? 'none';
   const promptPoints = given.promptPoints ?? 0;
   if (promptPoints > 0 && prompt !== 'box') throw new TrainConfigError('--prompt-points needs --prompt box');
+  const batch = given.batch ?? 2;
+  const microBatch = given.microBatch ?? null;
+  if (microBatch !== null && batch % microBatch !== 0)
+    throw new TrainConfigError(`--micro-batch ${microBatch} must divide --batch ${batch}`);
   return {
     data: given.data,
     sam,
@@ -255,7 +271,9 @@ export function resolveTrainConfig(given: Partial<TrainConfig>): TrainConfig {
     slices: given.slices ?? null,
     imgSize: given.imgSize ?? null,
     steps: given.steps ?? 2000,
-    batch: given.batch ?? 2,
+    batch,
+    microBatch,
+    recompute: given.recompute ?? null,
     lr: given.lr ?? 0.0008,
     warmup: given.warmup ?? 250,
     seed: given.seed ?? 1234,

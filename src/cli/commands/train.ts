@@ -44,6 +44,10 @@ RandomGenerator augmentation, 5 slices per stack.
   --steps <n>             optimiser steps in total (default 2000); with --resume a new total: the
                           poly learning-rate schedule then decays over it
   --batch <b>             stacks per step (default 2)
+  --micro-batch <m>       run the batch m stacks at a time (m divides b): less memory, the same
+                          whole-batch gradient (default: the whole batch at once)
+  --recompute blocks|none  recompute each encoder block's activations in the backward pass (less
+                          memory) or keep them (default: the trainer's, blocks)
   --lr <x>                base learning rate (default 0.0008)
   --warmup <n>            warmup steps (default 250)
   --seed <n>              seed for init, sampling, augmentation and dropout (default 1234)
@@ -89,6 +93,8 @@ const FLAGS = {
   'img-size': { type: 'string' },
   steps: { type: 'string' },
   batch: { type: 'string' },
+  'micro-batch': { type: 'string' },
+  recompute: { type: 'string' },
   lr: { type: 'string' },
   warmup: { type: 'string' },
   seed: { type: 'string' },
