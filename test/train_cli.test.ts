@@ -172,6 +172,7 @@ describe('masam train (CLI)', () => {
     assert.match(r.err, /removed 1 temporary file/);
     assert.match(r.err, /no checkpoint yet in .*: starting from step 0 of 2/);
     assert.deepEqual(trainSteps(again), [1, 2]);
+    assert.match(readFileSync(join(again, 'train.log'), 'utf8'), /note: took over the lock of PID/);
     assert.equal(existsSync(join(again, 'train.lock')), false, 'the lock is released');
   });
 

@@ -135,7 +135,10 @@ export const train: Command = {
     const onSigint = () => stop.abort();
     process.once('SIGINT', onSigint);
     try {
-      for (const note of notes) console.error(`note: ${note}`);
+      await say(
+        run,
+        notes.map((n) => `note: ${n}`),
+      );
       const start = values.resume ? await resumeRun(run, training) : await freshRun(run, ds, training);
       const info = await run.readInfo();
       const { train: trainIds, val: valIds } = await splitData(run, ds, training);
@@ -319,10 +322,10 @@ async function splitData(
       fold: training.fold,
       writeAtomic: run.writer.writeAtomic,
     });
-    console.error(
+    await say(run, [
       `fold ${training.fold} of ${file}${created ? ' (created: nnU-Net’s 5-fold split, seed 12345)' : ''}: ` +
         `${split.train.length} training, ${split.val.length} validation cases`,
-    );
+    ]);
     return split;
   }
   const split = splitCases(ids, {
@@ -333,6 +336,12 @@ async function splitData(
   if (split.train.length === 0)
     throw new MasamError(`${training.data}: needs at least 2 labelled cases (one for validation)`);
   return split;
+}
+
+/** Prints lines of the command itself (before the loop's) and keeps them in train.log. */
+async function say(run: RunDir, lines: readonly string[]): Promise<void> {
+  for (const line of lines) console.error(line);
+  await run.logText(lines);
 }
 
 /**
