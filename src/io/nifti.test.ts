@@ -695,7 +695,7 @@ describe('parseNifti decompression bounds', () => {
     );
     const seconds = (performance.now() - t0) / 1000;
     const after = process.memoryUsage();
-    assert.ok(seconds < 0.5, `took ${seconds.toFixed(3)} s`);
+    assert.ok(seconds < 1, `took ${seconds.toFixed(3)} s`);
     // Whatever was inflated is still unreclaimed garbage here, so it shows in the growth.
     const grownMiB = (after.arrayBuffers - before.arrayBuffers) / 2 ** 20;
     assert.ok(grownMiB < 16, `array buffers grew by ${grownMiB.toFixed(1)} MiB`);
