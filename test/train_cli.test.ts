@@ -254,6 +254,25 @@ describe('masam train (CLI)', () => {
     assert.equal(existsSync(out), false);
   });
 
+  it('resumes a run that stopped on a dataset error once the dataset is fixed (from step 0)', async () => {
+    const label = join(data, 'labelsTr', 'ct_000.nii.gz');
+    const good = readFileSync(label);
+    writeFileSync(label, readFileSync(join(dir, 'bad', 'labelsTr', 'ct_000.nii.gz'))); // another grid
+    const out = join(dir, 'failed');
+    const args = ['--data', data, '--out', out, '--init', 'random', '--model-config', JSON.stringify(TINY)];
+    args.push('--img-size', '32', '--slices', '3', '--steps', '2', '--batch', '1', '--threads', '1');
+    try {
+      await assert.rejects(runCommand(train, args), /ct_000/);
+    } finally {
+      writeFileSync(label, good);
+    }
+    assert.ok(existsSync(join(out, 'run.json')));
+    const r = await runCommand(train, ['--out', out, '--resume']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /no checkpoint yet in .*: starting from step 0 of 2/);
+    assert.deepEqual(trainSteps(out), [1, 2]);
+  });
+
   it('refuses a missing dataset before creating the run folder', async () => {
     const out = join(dir, 'never');
     await assert.rejects(
