@@ -122,12 +122,10 @@ export const train: Command = {
     if (!values.out) throw new UsageError('--out is required');
     const given = await givenOptions(values);
     const run = new RunDir(values.out);
-    let training: TrainConfig;
-    if (values.resume) training = await resumeOptions(run, given);
-    else {
-      training = asUsage(() => resolveTrainConfig(given));
-      if (values.check && !(await checkData(training.data))) return 1;
-    }
+    const training = values.resume
+      ? await resumeOptions(run, given)
+      : asUsage(() => resolveTrainConfig(given));
+    if (values.check && !(await checkData(training.data))) return 1;
 
     const ds = await openDataset(training.data); // a missing or broken dataset stops before the run folder
     const { lock, notes } = await run.open();
