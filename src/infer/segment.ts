@@ -44,6 +44,8 @@ export interface SegmentOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /** Names the input in errors (e.g. its file); default 'input'. */
   readonly source?: string;
+  /** Refuse NaN/±Inf voxels instead of replacing them (stacks.ts, nonFiniteVoxelWarning); default false. */
+  readonly strict?: boolean;
   /**
    * Per-slice prompts on the model plane (infer/prompts.ts), required by a box-prompted model: only
    * stacks that hold a prompted slice run, and slices without a prompt are background.
@@ -143,7 +145,7 @@ export async function segmentVolume(
   options: SegmentOptions = {},
 ): Promise<SegmentResult> {
   const start = performance.now();
-  const grid = prepareModelGrid(volume, info, options.source ?? 'input');
+  const grid = prepareModelGrid(volume, info, options.source ?? 'input', { strict: options.strict ?? false });
   const { nx, ny, nz } = grid.input;
   const depth = grid.depth;
   const h = (depth - 1) / 2;

@@ -116,6 +116,17 @@ describe('non-finite voxels in volumetric inference', () => {
     }
   });
 
+  it('segmentVolume with strict refuses them, naming the source', async () => {
+    const info = infoFor('ct', 16);
+    const v = volume(16, 9, [-1000, 20, 1000]);
+    v.data[40] = Number.POSITIVE_INFINITY;
+    await assert.rejects(
+      segmentVolume(v, info, mixingRunner(info), { strict: true, source: 'scan.nii' }),
+      (e: unknown) =>
+        e instanceof FormatError && e.message === 'scan.nii: 1 NaN/Inf voxel (refused in strict mode)',
+    );
+  });
+
   for (const modality of ['ct', 'mri'] as const) {
     it(`${modality}: the training cache replaces them as inference does (before the resize)`, () => {
       const [nx, ny, nz] = [21, 13, 4];
