@@ -1,32 +1,17 @@
 // The fuzz child process: runs inputs one at a time for the parent (sandbox.ts), which kills it on a hang or
 // when its memory passes the cap. For each input it measures peak resident memory while parsing (Linux:
-// reset VmHWM through /proc/self/clear_refs, read it after) and classifies the outcome.
-import { readFileSync, writeFileSync } from 'node:fs';
+// peak_memory.ts) and classifies the outcome.
 import { MasamError } from '../../src/core/errors.js';
 import { initDicomCodecs } from '../../src/io/dicom.js';
 import { fuzzInput, seedsOf } from './inputs.js';
 import { type Outcome, allocationAllowance } from './outcome.js';
+import { startPeakMeasure } from './peak_memory.js';
 import { targetNamed } from './targets.js';
 
 export type ChildRequest =
   | { readonly kind: 'prepare'; readonly target: string }
   | { readonly kind: 'run'; readonly target: string; readonly runSeed: number; readonly index: number }
   | { readonly kind: 'replay'; readonly target: string; readonly input: Uint8Array };
-
-function statusKb(field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) * 1024 : -1;
-}
-
-/** Resets the peak-RSS mark; false where /proc does not allow it (then memory is not measured). */
-function resetPeak(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Bytes held by typed arrays reachable from `value` (each buffer once). */
 function typedArrayBytes(value: unknown): number {
@@ -60,8 +45,7 @@ async function runOne(request: ChildRequest): Promise<Outcome> {
   }
   const input = request.kind === 'run' ? fuzzInput(target, request.runSeed, request.index) : request.input;
   gc();
-  const measured = resetPeak();
-  const before = statusKb('VmRSS');
+  const measure = startPeakMeasure();
   const t0 = performance.now();
   let kind: Outcome['kind'];
   let detail = '';
@@ -78,7 +62,7 @@ async function runOne(request: ChildRequest): Promise<Outcome> {
     stack = e?.stack;
   }
   const ms = performance.now() - t0;
-  const peakGrowth = measured ? statusKb('VmHWM') - before : -1;
+  const peakGrowth = measure();
   if (
     kind !== 'untyped' &&
     peakGrowth > allocationAllowance(input.length, resultBytes, target.declaredBytes)

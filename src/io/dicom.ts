@@ -108,6 +108,14 @@ export interface DicomReadOptions {
 const DEFLATED_TRAILING_SLACK = 1 << 20;
 
 /**
+ * Inflated bytes searched for the Pixel Data header of a deflated data set. The attributes before it take
+ * kilobytes (per-frame functional groups about a MiB for a thousand frames); a stream still without Pixel
+ * Data after this much declares nothing that bounds it and is refused rather than inflated up to maxBytes
+ * (each search re-parses the prefix, costing about 15 times its size in memory, so the bound stays small).
+ */
+const DEFLATED_HEADER_LIMIT = 1 << 20;
+
+/**
  * Where the declared Pixel Data of a (partly) inflated data set ends: its value offset plus Rows × Columns
  * × SamplesPerPixel × BitsAllocated/8 × NumberOfFrames, or undefined while the elements before it are not
  * all inflated yet. The deflated syntax encodes pixels natively, so these attributes give their size.
@@ -164,6 +172,12 @@ function inflateDataSet(bytes: Uint8Array, position: number, source: string, max
       throw new FormatError(
         source,
         `the deflated data set decompresses past the ${maxBytes}-byte limit (maxBytes) before its Pixel Data`,
+      );
+    }
+    if (limit >= DEFLATED_HEADER_LIMIT) {
+      throw new FormatError(
+        source,
+        `the deflated data set has no Pixel Data (7FE0,0010) with Rows and Columns in its first ${limit} bytes`,
       );
     }
   }
