@@ -240,7 +240,7 @@ describe('phantom → train → segment → evaluate', () => {
     writeFileSync(prompts, JSON.stringify({ box3d: [lo[0], lo[1], lo[2], hi[0], hi[1], hi[2]! - 1] }));
     const input = join(data, 'imagesTs', readdirSync(join(data, 'imagesTs'))[0]!);
     const seg = join(dir, 'seg-box');
-    const out = join(seg, basename(input));
+    const out = join(seg, basename(input).replace(/_0000\.nii\.gz$/, '.nii.gz')); // named by case, as labelsTs/
     await assert.rejects(
       segment.run(['--model', run, '--input', input, '--output', out]),
       /box-prompted: give --prompts/,
