@@ -166,7 +166,6 @@ export function pthSeeds(): Uint8Array[] {
   };
   return [
     fixture('tiny-a', 'masam.pth'),
-    fixture('tiny-b', 'sam.pth'),
     writePth([
       { key: 'q_FacTs_000', tensor: tensor('float32', [2, 2]), parameter: true },
       { key: 'image_encoder.pos_embed', tensor: tensor('float32', [1, 2, 2, 3]) },
