@@ -152,6 +152,11 @@ describe('masam train (CLI)', () => {
     assert.match(r.err, /step 6\/6 {2}validation Dice .*\| spleen \d\.\d{4} {2}right_kidney/);
     const { training } = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'));
     assert.deepEqual([training.steps, training.recompute], [6, 'none']);
+    await assert.rejects(
+      runCommand(train, ['--out', run, '--resume', '--steps', '5']),
+      /is at step 6: --steps 5 cannot undo steps already taken/,
+    );
+    assert.equal(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).training.steps, 6, 'run.json kept');
   });
 
   it('resumes a run stopped before its first checkpoint from step 0, after a kill (stale lock, temporaries)', async () => {

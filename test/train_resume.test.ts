@@ -15,7 +15,7 @@ import { clearCompileCache } from '../src/runtime/index.js';
 import type { PromptSpec } from '../src/data/prompts.js';
 import { trainRun } from '../src/train/loop.js';
 import { SliceCache, cacheCase } from '../src/train/slice_cache.js';
-import { resolveTrainConfig } from '../src/train/train_config.js';
+import { resolveTrainConfig, trainingRecord } from '../src/train/train_config.js';
 import { Trainer } from '../src/train/trainer.js';
 
 const CONFIG = {
@@ -109,7 +109,7 @@ describe('training loop', () => {
 
   it('runs the loop of train/ without the CLI: a stop request saves latest, resume ends on the uninterrupted weights', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'masam-loop-'));
-    const training = resolveTrainConfig({
+    const settings = resolveTrainConfig({
       ...{ data: 'unused', init: 'random', steps: 4, batch: 1, lr: 1e-3, warmup: 2, seed: 9, valEvery: 2 },
     });
     const loop = async (out: string, extra: { stopAt?: number; resume?: boolean }) => {
@@ -118,6 +118,9 @@ describe('training loop', () => {
       let exported = 0;
       const run = new RunDir(out);
       const { lock } = await run.open();
+      const classNames = ['background', ...Array.from({ length: 13 }, (_, i) => `c${i + 1}`)];
+      const training = trainingRecord(settings);
+      await run.writeInfo({ config: model.config, classNames, preprocessing: { modality: 'ct' }, training });
       const outcome = await trainRun({
         run,
         config: model.config,
@@ -125,13 +128,13 @@ describe('training loop', () => {
         trainable: model.allTrainableNames(),
         trainData: data,
         valData: data,
-        training,
-        classNames: ['background', ...Array.from({ length: 13 }, (_, i) => `c${i + 1}`)],
+        training: settings,
+        classNames,
         signal: stop.signal,
         onStep: (p) => {
           if (p.step === extra.stopAt) stop.abort();
         },
-        ...(extra.resume && { resume: { previousSteps: 4 } }),
+        ...(extra.resume && { resume: true }),
         exportModel: async () => {
           exported += 1;
         },

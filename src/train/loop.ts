@@ -10,7 +10,7 @@ import type { MaSamConfig } from '../models/sam/config.js';
 import type { Weights } from '../nn/index.js';
 import type { LatestState, RunDir } from './run_dir.js';
 import type { SliceCache } from './slice_cache.js';
-import type { TrainConfig } from './train_config.js';
+import { type TrainConfig, trainingRecord } from './train_config.js';
 import { StepRate, formatDuration, progressLine, validationLine } from './train_log.js';
 import { Trainer } from './trainer.js';
 
@@ -21,7 +21,7 @@ export interface TrainLine {
 }
 
 export interface TrainLoopOptions {
-  /** The run folder, opened by the caller (run.open(): locked, temporaries removed). */
+  /** The run folder, opened by the caller (run.open(): locked, temporaries removed), run.json written. */
   readonly run: RunDir;
   readonly config: MaSamConfig;
   /** The starting weights (fresh or from SAM); replaced from latest.safetensors when resuming. */
@@ -32,10 +32,10 @@ export interface TrainLoopOptions {
   readonly training: TrainConfig;
   readonly classNames: readonly string[];
   /**
-   * Continue the run from latest.safetensors (from step 0 if it has none yet); `previousSteps` is the
-   * total the run had, so a changed total can be announced.
+   * Continue the run from latest.safetensors (from step 0 if it has none yet); run.json then records
+   * `training` (a new total of steps, changed machine settings).
    */
-  readonly resume?: { readonly previousSteps: number };
+  readonly resume?: boolean;
   /** Aborting it (Ctrl-C) stops after the current step and saves latest.safetensors. */
   readonly signal?: AbortSignal;
   /** Every line also written to train.log. */
@@ -83,7 +83,9 @@ export async function trainRun(options: TrainLoopOptions): Promise<TrainOutcome>
   const lastSeconds = [...kept].reverse().find((r) => typeof r['seconds'] === 'number')?.['seconds'];
   const secondsBefore = state?.seconds ?? (typeof lastSeconds === 'number' ? lastSeconds : 0);
   if (options.resume) {
-    const previous = options.resume.previousSteps;
+    const info = await run.readInfo();
+    const previous = Number(info.training['steps']);
+    await run.writeInfo({ ...info, training: trainingRecord(t) });
     const horizon =
       previous !== t.steps
         ? ` (was ${previous}: the learning-rate schedule now decays over the new total)`

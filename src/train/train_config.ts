@@ -310,3 +310,11 @@ export function resumeTrainConfig(stored: TrainConfig, given: Partial<TrainConfi
   }
   return { ...stored, ...changed };
 }
+
+/**
+ * run.json's `training`: the resolved options, plus the PromptSpec they imply (what `masam export --run`
+ * and `masam info` read).
+ */
+export function trainingRecord(t: TrainConfig): Readonly<Record<string, unknown>> {
+  return { ...t, prompts: t.prompt === 'box' ? { points: t.promptPoints } : null };
+}

@@ -3,7 +3,7 @@
 // resume and the run folder live in train/ (loop.ts, run_dir.ts).
 import { readFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
-import { loadMaSam } from '../../api/model.js';
+import { type MaSamModel, loadMaSam } from '../../api/model.js';
 import { MasamError } from '../../core/errors.js';
 import { formatDatasetCheck } from '../../data/dataset_check.js';
 import { splitCases } from '../../data/dataset.js';
@@ -16,8 +16,8 @@ import {
   resumeTrainConfig,
   trainConfigFromFlags,
   trainConfigFromJson,
+  trainingRecord,
 } from '../../train/train_config.js';
-import type { RunInfo } from '../../train/run_dir.js';
 import { type Command, UsageError, parseCommandArgs, withExamples } from '../command.js';
 import { checkDatasetFolder } from '../dataset_check_files.js';
 import { type Dataset, guessModality, openDataset } from '../dataset_files.js';
@@ -137,10 +137,10 @@ export const train: Command = {
         run,
         notes.map((n) => `note: ${n}`),
       );
-      const start = values.resume ? await resumeRun(run, training) : await freshRun(run, ds, training);
+      const model = values.resume ? await resumeRun(run, training) : await freshRun(run, ds, training);
       const info = await run.readInfo();
       const { train: trainIds, val: valIds } = await splitData(run, ds, training);
-      const size = start.model.config.img_size;
+      const size = model.config.img_size;
       const cacheOptions = { size, modality: info.preprocessing.modality, cacheDir: run.file('cache') };
       const trainData = await buildSliceCache(ds, trainIds, {
         ...cacheOptions,
@@ -152,22 +152,22 @@ export const train: Command = {
       try {
         const outcome = await trainRun({
           run,
-          config: start.model.config,
-          weights: start.model.weights,
-          trainable: training.trainable === 'all' ? start.model.allTrainableNames() : start.model.trainable,
+          config: model.config,
+          weights: model.weights,
+          trainable: training.trainable === 'all' ? model.allTrainableNames() : model.trainable,
           trainData,
           valData,
           training,
           classNames: info.classNames,
-          ...(values.resume && { resume: { previousSteps: start.previousSteps } }),
+          ...(values.resume && { resume: true }),
           signal: stop.signal,
           onLine: (line) => printer.line(line),
           onStep: (p) => printer.step(p),
           onValidation: () => drawCurves(run),
           exportModel: async () => {
-            start.model.invalidate();
-            await start.model.exportOnnx(run.file('model.onnx'), {
-              slices: start.model.config.slices,
+            model.invalidate();
+            await model.exportOnnx(run.file('model.onnx'), {
+              slices: model.config.slices,
               classNames: info.classNames,
               preprocessing: info.preprocessing,
               ...(training.prompt === 'box' && { prompts: { points: training.promptPoints } }),
@@ -240,14 +240,8 @@ async function checkData(root: string): Promise<boolean> {
   return check.problems.length === 0;
 }
 
-interface Start {
-  readonly model: Awaited<ReturnType<typeof loadMaSam>>;
-  /** The total the run had before this start (for the resume note). */
-  readonly previousSteps: number;
-}
-
 /** Writes run.json of a new run (in a folder without checkpoints) and builds its starting model. */
-async function freshRun(run: RunDir, ds: Dataset, training: TrainConfig): Promise<Start> {
+async function freshRun(run: RunDir, ds: Dataset, training: TrainConfig): Promise<MaSamModel> {
   await run.checkFreshStart();
   const modality = training.modality ?? guessModality(ds.info);
   if (!modality)
@@ -274,27 +268,18 @@ async function freshRun(run: RunDir, ds: Dataset, training: TrainConfig): Promis
     .sort((a, b) => a[1] - b[1])
     .map(([n]) => n);
   const resolved = { ...training, modality };
-  await run.writeInfo(runInfo(model.config, classNames, resolved));
-  return { model, previousSteps: training.steps };
-}
-
-/** run.json: `training` is the resolved TrainConfig (+ the PromptSpec that export and segment read). */
-function runInfo(config: RunInfo['config'], classNames: readonly string[], training: TrainConfig): RunInfo {
-  const prompts = training.prompt === 'box' ? { points: training.promptPoints } : null;
-  return {
-    config,
+  await run.writeInfo({
+    config: model.config,
     classNames,
-    preprocessing: { modality: training.modality! },
-    training: { ...training, prompts },
-  };
+    preprocessing: { modality },
+    training: trainingRecord(resolved),
+  });
+  return model;
 }
 
-/** Records changed options in run.json and builds the model the loop resumes (weights from latest). */
-async function resumeRun(run: RunDir, training: TrainConfig): Promise<Start> {
+/** Builds the model the loop resumes (its weights then come from latest.safetensors). */
+async function resumeRun(run: RunDir, training: TrainConfig): Promise<MaSamModel> {
   const info = await run.readInfo();
-  const previousSteps = Number(info.training['steps']);
-  const modality = info.preprocessing.modality;
-  await run.writeInfo(runInfo(info.config, info.classNames, { ...training, modality }));
   // Without a checkpoint the run starts again from its initial weights, so SAM's are needed again.
   const fromStart = !(await run.hasCheckpoint('latest.safetensors'));
   const model = await loadMaSam({
@@ -302,7 +287,7 @@ async function resumeRun(run: RunDir, training: TrainConfig): Promise<Start> {
     ...(fromStart && training.sam && { samCheckpoint: training.sam }),
     seed: training.seed,
   });
-  return { model, previousSteps };
+  return model;
 }
 
 /** The cases to train on and to validate on: fold k of splits_final.json, or a seeded hold-out. */
