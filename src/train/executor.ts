@@ -26,6 +26,9 @@ import { type Device, type Session, compile } from '../runtime/index.js';
 import {
   type HostLossSums,
   type LossSums,
+  type SurrogateConstants,
+  addSums,
+  emptySums,
   lossSums,
   segmentationLoss,
   surrogateCoefficients,
@@ -152,16 +155,24 @@ export class Executor {
         grads: r.grads,
       };
     }
-    const k = this.config.num_classes + 1;
-    const total: HostLossSums = {
-      nll: 0,
-      valid: 0,
-      intersection: new Float64Array(k),
-      predSq: new Float64Array(k),
-      targetSq: new Float64Array(k),
-    };
+    const c = surrogateCoefficients(await this.lossSums(microBatches), this.config.dice_weight);
+    const grads = await this.surrogateGradients(microBatches, c);
+    return { loss: c.loss, ce: c.ce, dice: c.dice, grads };
+  }
+
+  /** Pass 1: the loss sums over the micro-batches, added in order. */
+  async lossSums(microBatches: readonly StackBatch[]): Promise<HostLossSums> {
+    const total = emptySums(this.config.num_classes + 1);
     for (const mb of microBatches) addSums(total, await this.sums(mb));
-    const c = surrogateCoefficients(total, this.config.dice_weight);
+    return total;
+  }
+
+  /** Pass 2: the sum over micro-batches of each one's surrogate gradients, with the batch's constants. */
+  async surrogateGradients(
+    microBatches: readonly StackBatch[],
+    c: SurrogateConstants,
+  ): Promise<Map<string, Float32Array | null>> {
+    const k = this.config.num_classes + 1;
     const coefficients = {
       ce_scale: hostTensor('float64', [], Float64Array.of(c.ceScale)),
       dice_a: hostTensor('float64', [k], c.a),
@@ -170,9 +181,9 @@ export class Executor {
     const grads = new Map<string, Float32Array | null>();
     for (const mb of microBatches) {
       const r = await this.gradients(mb, 'surrogate', coefficients);
-      for (const [name, g] of r.grads) accumulate(grads, name, g);
+      for (const [name, g] of r.grads) accumulateGradient(grads, name, g);
     }
-    return { loss: c.loss, ce: c.ce, dice: c.dice, grads };
+    return grads;
   }
 
   /** Low-resolution logits [m·d, K, S, S] of a stack batch in eval mode (validation). */
@@ -273,14 +284,14 @@ export class Executor {
     )) as GradientSession;
     const r = await head.run(this.feeds(head.inputs, { tokens: h, ...batchFeeds }));
     const grads = new Map<string, Float32Array | null>();
-    for (const [name, g] of r.grads) if (name !== 'tokens') accumulate(grads, name, g);
+    for (const [name, g] of r.grads) if (name !== 'tokens') accumulateGradient(grads, name, g);
     let cotangent = r.grads.get('tokens')!;
     // Blocks in reverse, each recomputed from its saved input.
     for (let i = depth - 1; i >= 0; i--) {
       const needInput = i > 0 || this.embedTrains();
       const b = await this.runBlockBackward(i, saved[i]!, cotangent, noise, needInput);
       saved.pop();
-      for (const [name, g] of b.grads) accumulate(grads, name, g);
+      for (const [name, g] of b.grads) accumulateGradient(grads, name, g);
       if (needInput) cotangent = b.inputGrad!;
     }
     if (this.embedTrains()) {
@@ -290,7 +301,7 @@ export class Executor {
       const e = await program.run(
         this.feeds(program.inputs, { image: mb.image, cotangent: tokensTensor(cotangent, h.shape) }),
       );
-      for (const [name, g] of e.grads) accumulate(grads, name, g);
+      for (const [name, g] of e.grads) accumulateGradient(grads, name, g);
     }
     return { loss: r.loss, grads: this.trainableGrads(grads), extra: r.extra };
   }
@@ -562,7 +573,11 @@ function promptFeeds(p: PromptFeeds | undefined): Record<string, HostTensor> {
 }
 
 /** Adds a gradient into the map, in call order (so results never depend on timing). */
-function accumulate(into: Map<string, Float32Array | null>, name: string, g: Float32Array | null): void {
+export function accumulateGradient(
+  into: Map<string, Float32Array | null>,
+  name: string,
+  g: Float32Array | null,
+): void {
   const have = into.get(name);
   if (!g) {
     if (have === undefined) into.set(name, null);
@@ -573,14 +588,4 @@ function accumulate(into: Map<string, Float32Array | null>, name: string, g: Flo
     return;
   }
   for (let j = 0; j < have.length; j++) have[j]! += g[j];
-}
-
-function addSums(into: HostLossSums, s: HostLossSums): void {
-  into.nll += s.nll;
-  into.valid += s.valid;
-  for (let c = 0; c < s.intersection.length; c++) {
-    into.intersection[c]! += s.intersection[c];
-    into.predSq[c]! += s.predSq[c];
-    into.targetSq[c]! += s.targetSq[c];
-  }
 }

@@ -95,16 +95,45 @@ export interface HostLossSums {
   targetSq: Float64Array;
 }
 
+/** Zero sums for K classes. */
+export function emptySums(k: number): HostLossSums {
+  return {
+    nll: 0,
+    valid: 0,
+    intersection: new Float64Array(k),
+    predSq: new Float64Array(k),
+    targetSq: new Float64Array(k),
+  };
+}
+
+/** Adds `s` into `into` (callers add in a fixed order, so totals do not depend on timing). */
+export function addSums(into: HostLossSums, s: HostLossSums): void {
+  into.nll += s.nll;
+  into.valid += s.valid;
+  for (let c = 0; c < s.intersection.length; c++) {
+    into.intersection[c]! += s.intersection[c];
+    into.predSq[c]! += s.predSq[c];
+    into.targetSq[c]! += s.targetSq[c];
+  }
+}
+
+/** The batch constants of the surrogate, and the batch loss computed from the sums. */
+export interface SurrogateConstants {
+  readonly ceScale: number;
+  readonly a: Float64Array;
+  readonly b: Float64Array;
+  readonly loss: number;
+  readonly ce: number;
+  readonly dice: number;
+}
+
 /**
  * Constants of the micro-batch surrogate (docs: shared/docs/executor.md, "Exact gradients"): with the batch
  * sums fixed, L = (1 − w)·nll/valid + w·mean_c(1 − (2·I_c + ε)/S_c), S_c = Z_c + Y_c + ε, has
  * ∂L/∂nll = (1 − w)/valid, ∂L/∂I_c = −2w/(K·S_c), ∂L/∂Z_c = w·(2·I_c + ε)/(K·S_c²). A micro-batch's surrogate
  * ceScale·nll_m + Σ_c a_c·I_c^(m) + b_c·Z_c^(m) then has gradients that sum over micro-batches to ∇L.
  */
-export function surrogateCoefficients(
-  s: HostLossSums,
-  diceWeight: number,
-): { ceScale: number; a: Float64Array; b: Float64Array; loss: number; ce: number; dice: number } {
+export function surrogateCoefficients(s: HostLossSums, diceWeight: number): SurrogateConstants {
   const k = s.intersection.length;
   const a = new Float64Array(k);
   const b = new Float64Array(k);

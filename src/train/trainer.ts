@@ -11,6 +11,7 @@ import type { MaSamConfig } from '../models/sam/config.js';
 import type { Weights } from '../nn/index.js';
 import type { Device } from '../runtime/index.js';
 import { Executor, type RecomputePolicy, type StackBatch } from './executor.js';
+import { ParallelExecutor } from './parallel_executor.js';
 import { AdamW } from './optim.js';
 import { learningRate } from './schedule.js';
 import type { SliceCache, TrainingBatch } from './slice_cache.js';
@@ -31,6 +32,10 @@ export interface TrainerOptions {
   readonly recompute?: RecomputePolicy;
   /** Stacks per micro-batch (default: the whole batch); must divide the batch. The gradient is exact. */
   readonly microBatch?: number;
+  /** Data-parallel workers (parallel_executor.ts); default 1 (no worker threads). */
+  readonly workers?: number;
+  /** One device per worker (e.g. cuda:0, cuda:1); default: `device` for a single worker, else CPU. */
+  readonly devices?: readonly Device[];
   /** Box-prompted training (spec §11, data/prompts.ts): boxes from the labels, and this many point slots. */
   readonly prompts?: PromptSpec;
 }
@@ -53,7 +58,7 @@ export interface StepResult {
 
 export class Trainer {
   readonly optimizer: AdamW;
-  readonly executor: Executor;
+  readonly executor: Executor | ParallelExecutor;
   step = 0;
   rng: Rng;
 
@@ -70,10 +75,7 @@ export class Trainer {
         `micro-batch ${micro} must be a whole number that divides the batch ${options.batch}`,
       );
     this.rng = new Rng(options.seed);
-    this.optimizer = new AdamW(new Map([...trainable].map((n) => [n, weights.get(n)!.data])), {
-      weightDecay: options.weightDecay,
-    });
-    this.executor = new Executor({
+    const executorOptions = {
       config,
       weights,
       trainable,
@@ -82,7 +84,23 @@ export class Trainer {
       recompute: options.recompute ?? 'blocks',
       ...(options.device && { device: options.device }),
       ...(options.threads && { threads: options.threads }),
+    };
+    // Workers share the weights: they move into shared memory before the optimiser takes their arrays.
+    this.executor =
+      (options.workers ?? 1) > 1 || options.devices
+        ? new ParallelExecutor(executorOptions, {
+            workers: options.workers ?? options.devices!.length,
+            ...(options.devices && { devices: options.devices }),
+          })
+        : new Executor(executorOptions);
+    this.optimizer = new AdamW(new Map([...trainable].map((n) => [n, weights.get(n)!.data])), {
+      weightDecay: options.weightDecay,
     });
+  }
+
+  /** Stops the workers of a data-parallel trainer (a no-op otherwise). */
+  async close(): Promise<void> {
+    if (this.executor instanceof ParallelExecutor) await this.executor.close();
   }
 
   /** The decay horizon: the official run stops at 300 of 400 planned epochs (spec §9.4), so M = 4/3 · steps. */
