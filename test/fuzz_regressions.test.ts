@@ -1,7 +1,8 @@
 // The fuzzer's memory: every input it once found a problem with (scripts/fuzz/corpus/<parser>/) must now end
 // in a typed error or a valid result, in bounded time and memory; malicious pickles of every calling opcode
 // are refused without running anything (and, where Python is available, are shown to be live exploits);
-// and a fuzz input is a pure function of its seed, so `npm run fuzz -- --replay` reproduces findings.
+// a fuzz input is a pure function of its seed, so `npm run fuzz -- --replay` reproduces findings; and model
+// metadata values the fuzzer showed were accepted unchecked are refused.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,11 +11,15 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MasamError } from '../src/core/errors.js';
+import { modelInfoFromMetadata } from '../src/infer/model_info.js';
 import { readPthTensors } from '../src/io/pth.js';
+import { inspectModel } from '../src/onnx/inspect.js';
+import { onnx } from '../src/onnx/proto.js';
 import { fuzzInput } from '../scripts/fuzz/inputs.js';
 import { asCheckpoint, maliciousPickles } from '../scripts/fuzz/malicious_pickles.js';
 import { allocationAllowance } from '../scripts/fuzz/outcome.js';
 import { startPeakMeasure } from '../scripts/fuzz/peak_memory.js';
+import { onnxSeeds, promptedModelMetadata } from '../scripts/fuzz/seeds.js';
 import { TARGETS, targetNamed } from '../scripts/fuzz/targets.js';
 
 const CORPUS = new URL('../scripts/fuzz/corpus/', import.meta.url).pathname;
@@ -109,5 +114,50 @@ describe('fuzz inputs', () => {
       }
       assert.notDeepEqual(fuzzInput(target, 7, 50), fuzzInput(target, 8, 50));
     }
+  });
+});
+
+describe('model metadata the fuzzer found accepted', () => {
+  const [plain, prompted] = onnxSeeds() as [Uint8Array, Uint8Array];
+  const withMetadata = (key: string, value: string) => ({ ...promptedModelMetadata(), [key]: value });
+
+  it('a negative or unsupported tensor dimension or element type is a FormatError naming the value', () => {
+    const model = onnx.ModelProto.decode(plain);
+    const tensorType = model.graph?.input?.[0]?.type?.tensorType;
+    const dim = tensorType?.shape?.dim?.[1];
+    assert.ok(tensorType && dim);
+    dim.dimValue = -5;
+    assert.throws(
+      () => inspectModel(onnx.ModelProto.encode(model).finish(), 'm.onnx'),
+      /m\.onnx: 'image' has dimension -5/,
+    );
+    dim.dimValue = 5;
+    tensorType.elemType = 99;
+    assert.throws(
+      () => inspectModel(onnx.ModelProto.encode(model).finish(), 'm.onnx'),
+      /m\.onnx: 'image' has element type 99/,
+    );
+    assert.equal(inspectModel(prompted, 'm.onnx').inputs.length, 3);
+  });
+
+  it('ill-typed config, class names, window and slices are MasamErrors naming the file', () => {
+    const config = JSON.parse(promptedModelMetadata()['masam.config']!);
+    for (const [key, value] of [
+      ['masam.config', JSON.stringify({ ...config, img_size: 'big' })],
+      ['masam.config', JSON.stringify({ ...config, num_classes: 2.5 })],
+      ['masam.class_names', '[1, 2, 3, 4]'],
+      ['masam.preprocessing', '{"modality": "ct", "window": ["a", "b"]}'],
+      ['masam.preprocessing', '{"modality": "ct", "window": [250, -200]}'],
+      ['masam.preprocessing', '"ct"'],
+      ['masam.slices', '-3'],
+      ['masam.slices', '"5"'],
+    ] as const) {
+      assert.throws(
+        () => modelInfoFromMetadata(withMetadata(key, value), 'm.onnx'),
+        (e) => e instanceof MasamError && e.message.startsWith('m.onnx: '),
+        `${key} = ${value}`,
+      );
+    }
+    assert.equal(modelInfoFromMetadata(promptedModelMetadata(), 'm.onnx').slices, 5);
   });
 });

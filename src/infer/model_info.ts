@@ -37,18 +37,38 @@ export function modelInfoFromMetadata(metadata: Readonly<Record<string, string>>
       throw new MasamError(`${source}: metadata '${key}' is not valid JSON`);
     }
   };
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  const count = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
   const config = get('masam.config') as MaSamConfig;
-  const classNames = get('masam.class_names') as string[];
-  const preprocessing = get('masam.preprocessing') as Preprocessing;
-  const slices = Number(get('masam.slices'));
-  if (!Array.isArray(classNames) || classNames.length !== config.num_classes + 1) {
-    throw new MasamError(`${source}: ${classNames.length} class names for ${config.num_classes + 1} classes`);
+  if (!isObject(config) || !count(config.img_size, 1) || !count(config.num_classes, 1)) {
+    throw new MasamError(`${source}: metadata 'masam.config' needs integer img_size and num_classes ≥ 1`);
   }
-  if (!['ct', 'mri', 'video'].includes(preprocessing.modality)) {
+  const classNames = get('masam.class_names') as string[];
+  if (
+    !Array.isArray(classNames) ||
+    !classNames.every((n) => typeof n === 'string') ||
+    classNames.length !== config.num_classes + 1
+  ) {
     throw new MasamError(
-      `${source}: unknown modality '${String(preprocessing.modality)}' in its preprocessing`,
+      `${source}: metadata 'masam.class_names' must be ${config.num_classes + 1} names (num_classes + background)`,
     );
   }
+  const preprocessing = get('masam.preprocessing') as Preprocessing;
+  if (!isObject(preprocessing) || !['ct', 'mri', 'video'].includes(preprocessing.modality)) {
+    throw new MasamError(
+      `${source}: unknown modality '${String(isObject(preprocessing) ? preprocessing.modality : preprocessing)}' in its preprocessing`,
+    );
+  }
+  const window = preprocessing.window;
+  if (
+    window !== undefined &&
+    !(Array.isArray(window) && window.length === 2 && window.every(Number.isFinite) && window[0] < window[1])
+  ) {
+    throw new MasamError(`${source}: preprocessing window must be [low, high] with low < high`);
+  }
+  const slices = get('masam.slices');
+  if (!count(slices, 1)) throw new MasamError(`${source}: metadata 'masam.slices' must be an integer ≥ 1`);
   let prompts: PromptSpec | undefined;
   if (metadata['masam.prompts'] !== undefined) {
     prompts = get('masam.prompts') as PromptSpec;
@@ -59,7 +79,7 @@ export function modelInfoFromMetadata(metadata: Readonly<Record<string, string>>
     config,
     classNames,
     preprocessing,
-    slices,
+    slices: slices as number,
     imageSize: config.img_size,
     ...(prompts && { prompts }),
   };

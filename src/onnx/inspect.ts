@@ -29,9 +29,19 @@ export function inspectModel(bytes: Uint8Array, source: string): ModelSignature 
     const dims = (t.shape?.dim ?? []).map((d) => {
       if (d.dimValue === null || d.dimValue === undefined)
         throw new FormatError(source, `'${v.name}' has a symbolic dimension`);
-      return Number(d.dimValue);
+      const n = Number(d.dimValue);
+      if (!Number.isSafeInteger(n) || n < 0)
+        throw new FormatError(source, `'${v.name}' has dimension ${String(d.dimValue)}`);
+      return n;
     });
-    return { name: v.name ?? '', dtype: dtypeFromOnnx(t.elemType ?? 0), shape: dims };
+    const code = t.elemType ?? 0;
+    let dtype: TensorSpec['dtype'];
+    try {
+      dtype = dtypeFromOnnx(code);
+    } catch {
+      throw new FormatError(source, `'${v.name}' has element type ${code}, which masam does not read`);
+    }
+    return { name: v.name ?? '', dtype, shape: dims };
   };
   return {
     inputs: (graph.input ?? []).filter((v) => !initializers.has(v.name)).map(spec),
