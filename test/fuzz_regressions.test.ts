@@ -37,7 +37,7 @@ describe('fuzz regression corpus', () => {
         try {
           await target.run(input);
         } catch (err) {
-          assert.ok(err instanceof MasamError, `untyped ${(err as Error).stack}`);
+          assert.ok(err instanceof MasamError, `untyped: ${(err as Error)?.stack ?? String(err)}`);
         }
         const ms = performance.now() - t0;
         assert.ok(ms < TIME_LIMIT_MS, `took ${ms.toFixed(0)} ms`);

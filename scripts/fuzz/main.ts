@@ -3,7 +3,7 @@
 // and findings (untyped exceptions, hangs, crashes, memory past the cap or the allowance), saves each
 // finding for replay, and exits 1 when there is any.
 //
-//   npm run fuzz -- [--parser nifti,pth] [--count 10000] [--seed 1] [--time-limit 5000]
+//   npm run fuzz -- [--parser nifti,pth] [--count 10000] [--seed 1] [--time-limit 10000]
 //                   [--memory-limit 1024] [--findings test-output/fuzz-findings] [--results file.md]
 //   npm run fuzz -- --replay test-output/fuzz-findings/pth-1-1234.bin
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ const { values } = parseArgs({
     parser: { type: 'string', multiple: true },
     count: { type: 'string', default: '10000' },
     seed: { type: 'string', default: '1' },
-    'time-limit': { type: 'string', default: '5000' },
+    'time-limit': { type: 'string', default: '10000' },
     'memory-limit': { type: 'string', default: '1024' },
     findings: { type: 'string', default: 'test-output/fuzz-findings' },
     results: { type: 'string' },

@@ -400,7 +400,18 @@ function sliceFromFile(file: ParsedFile, source: string): DicomSlice {
  * @throws FormatError naming `source` (and the transfer syntax where it matters) for anything unreadable
  */
 export function parseDicom(bytes: Uint8Array, source: string, options: DicomReadOptions = {}): DicomSlice {
-  return sliceFromFile(parseFile(bytes, source, options), source);
+  return readSlice(parseFile(bytes, source, options), source);
+}
+
+/** sliceFromFile, with the strings dicom-parser throws (a value read past the end of the file) as FormatErrors. */
+function readSlice(file: ParsedFile, source: string): DicomSlice {
+  try {
+    return sliceFromFile(file, source);
+  } catch (e) {
+    if (typeof e === 'string')
+      throw new FormatError(source, `malformed DICOM data set (${file.ts.name}): ${e}`);
+    throw e;
+  }
 }
 
 /** `parseDicom`, first loading the WASM codecs when this file's transfer syntax may need them. */
@@ -411,5 +422,5 @@ export async function parseDicomAsync(
 ): Promise<DicomSlice> {
   const file = parseFile(bytes, source, options);
   if (file.ts.needsWasm && !dicomCodecsReady()) await initDicomCodecs();
-  return sliceFromFile(file, source);
+  return readSlice(file, source);
 }
