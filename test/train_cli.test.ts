@@ -129,6 +129,25 @@ describe('masam train (CLI)', () => {
     assert.deepEqual(losses(again), losses(run));
   });
 
+  it('trains the same with 2 data-parallel workers over 2 micro-batches as in one process', async () => {
+    const losses = (p: string) =>
+      metrics(p)
+        .filter((m) => m.loss !== undefined)
+        .map((m) => m.loss!);
+    const base = ['--config', join(run, 'run.json'), '--steps', '3', '--batch', '2'];
+    const one = await runCommand(train, [...base, '--out', join(dir, 'one')]);
+    assert.equal(one.code, 0, one.err);
+    const two = await runCommand(train, [
+      ...base,
+      ...['--out', join(dir, 'two'), '--workers', '2', '--micro-batch', '1', '--recompute', 'blocks'],
+    ]);
+    assert.equal(two.code, 0, two.err);
+    assert.match(two.err, /2 data-parallel workers on cpu, cpu/);
+    const [a, b] = [losses(join(dir, 'one')), losses(join(dir, 'two'))];
+    assert.equal(b.length, 3);
+    a.forEach((l, i) => assert.ok(Math.abs(b[i]! - l) <= 1e-5 * l, `step ${i + 1}: ${b[i]} vs ${l}`));
+  });
+
   it('resumes to a new total with --steps, saying from which step, each step once in metrics.jsonl', async () => {
     const refused = runCommand(train, ['--out', run, '--resume', '--batch', '2']);
     await assert.rejects(refused, /--batch cannot change when resuming \(the run was made with 1\)/);

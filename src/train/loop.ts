@@ -10,9 +10,9 @@ import type { MaSamConfig } from '../models/sam/config.js';
 import type { Weights } from '../nn/index.js';
 import type { LatestState, RunDir } from './run_dir.js';
 import type { SliceCache } from './slice_cache.js';
-import { type TrainConfig, trainingRecord } from './train_config.js';
+import { type TrainConfig, trainingDevices, trainingRecord } from './train_config.js';
 import { StepRate, formatDuration, progressLine, validationLine } from './train_log.js';
-import { Trainer } from './trainer.js';
+import { Trainer, type TrainerOptions } from './trainer.js';
 
 /** A line for the user; 'progress' lines stand in for a progress bar where there is none. */
 export interface TrainLine {
@@ -100,6 +100,9 @@ export async function trainRun(options: TrainLoopOptions): Promise<TrainOutcome>
     await say('note', `training ${t.steps} steps into ${run.path}`);
   }
 
+  const devices = trainerDevices(t);
+  if (devices.workers)
+    await say('note', `${devices.workers} data-parallel workers on ${devices.devices!.join(', ')}`);
   const prompts: PromptSpec | undefined = t.prompt === 'box' ? { points: t.promptPoints } : undefined;
   const trainer = new Trainer(options.config, weights, options.trainable, options.trainData, {
     steps: t.steps,
@@ -108,7 +111,7 @@ export async function trainRun(options: TrainLoopOptions): Promise<TrainOutcome>
     warmup: t.warmup,
     weightDecay: 0.1,
     seed: t.seed,
-    device: t.device,
+    ...devices,
     ...(t.threads !== null && { threads: t.threads }),
     ...(t.microBatch !== null && { microBatch: t.microBatch }),
     ...(t.recompute !== null && { recompute: t.recompute }),
@@ -131,44 +134,48 @@ export async function trainRun(options: TrainLoopOptions): Promise<TrainOutcome>
     });
   const rate = new StepRate();
   rate.mark(trainer.step, 0);
-  while (trainer.step < t.steps && !options.signal?.aborted) {
-    const r = await trainer.trainStep();
-    const step = trainer.step; // steps done, as metrics.jsonl and the progress count them
-    const elapsed = seconds();
-    rate.mark(step, elapsed);
-    await run.log({ step, loss: r.loss, ce: r.ce, dice: r.dice, lr: r.lr, seconds: elapsed });
-    options.onStep?.({ step, steps: t.steps, loss: r.loss, lr: r.lr });
-    if (step % t.logEvery === 0 || step === t.steps) {
-      const line = progressLine({
-        step,
-        steps: t.steps,
-        loss: r.loss,
-        lr: r.lr,
-        stepsPerSecond: rate.perSecond,
-        etaSeconds: rate.eta(step, t.steps),
-      });
-      await say('progress', line);
-    }
-    if (step % t.valEvery === 0 || step === t.steps) {
-      const val = await trainer.validate(options.valData);
-      await run.log({ step, val_dice: val.perClass, val_mean: val.mean });
-      if (val.mean > best.score) {
-        best = { score: val.mean, step };
-        await run.saveCheckpoint('best.safetensors', weights);
-      }
-      await saveLatest();
-      await say(
-        'validation',
-        validationLine({
+  try {
+    while (trainer.step < t.steps && !options.signal?.aborted) {
+      const r = await trainer.trainStep();
+      const step = trainer.step; // steps done, as metrics.jsonl and the progress count them
+      const elapsed = seconds();
+      rate.mark(step, elapsed);
+      await run.log({ step, loss: r.loss, ce: r.ce, dice: r.dice, lr: r.lr, seconds: elapsed });
+      options.onStep?.({ step, steps: t.steps, loss: r.loss, lr: r.lr });
+      if (step % t.logEvery === 0 || step === t.steps) {
+        const line = progressLine({
           step,
           steps: t.steps,
-          mean: val.mean,
-          best,
-          ...(t.logClasses && { perClass: { dice: val.perClass, names: options.classNames } }),
-        }),
-      );
-      await options.onValidation?.();
+          loss: r.loss,
+          lr: r.lr,
+          stepsPerSecond: rate.perSecond,
+          etaSeconds: rate.eta(step, t.steps),
+        });
+        await say('progress', line);
+      }
+      if (step % t.valEvery === 0 || step === t.steps) {
+        const val = await trainer.validate(options.valData);
+        await run.log({ step, val_dice: val.perClass, val_mean: val.mean });
+        if (val.mean > best.score) {
+          best = { score: val.mean, step };
+          await run.saveCheckpoint('best.safetensors', weights);
+        }
+        await saveLatest();
+        await say(
+          'validation',
+          validationLine({
+            step,
+            steps: t.steps,
+            mean: val.mean,
+            best,
+            ...(t.logClasses && { perClass: { dice: val.perClass, names: options.classNames } }),
+          }),
+        );
+        await options.onValidation?.();
+      }
     }
+  } finally {
+    await trainer.close(); // stops data-parallel workers
   }
   if (trainer.step < t.steps) {
     await saveLatest();
@@ -197,4 +204,12 @@ async function exportBest(options: TrainLoopOptions): Promise<void> {
   await options.exportModel(weights);
   const entries = masamCheckpointEntries(weights, options.config.depth);
   await run.writer.writeAtomic(run.file('masam.pth'), writePth(entries, { archiveName: 'masam' }));
+}
+
+/** The Trainer's device options from --device and --workers (a device list means one worker each). */
+function trainerDevices(t: TrainConfig): Pick<TrainerOptions, 'device' | 'workers' | 'devices'> {
+  const devices = trainingDevices(t.device);
+  const workers = t.workers ?? devices.length;
+  if (workers === 1) return { device: devices[0]! };
+  return { workers, devices: devices.length === workers ? devices : Array(workers).fill(devices[0]!) };
 }

@@ -9,6 +9,7 @@ import {
   resumeTrainConfig,
   trainConfigFromFlags,
   trainConfigFromJson,
+  trainingDevices,
 } from './train_config.js';
 
 describe('training options', () => {
@@ -81,6 +82,18 @@ describe('training options', () => {
       () => resolveTrainConfig({ data: 'd', init: 'random', batch: 4, microBatch: 3 }),
       /--micro-batch 3 must divide --batch 4/,
     );
+  });
+
+  it('takes cpu, cuda, cuda:N or one CUDA device per worker, naming a bad --device', () => {
+    assert.equal(trainConfigFromFlags({ device: 'cuda:1', workers: '2' }).device, 'cuda:1');
+    assert.deepEqual(trainingDevices('cuda:0,cuda:1'), ['cuda:0', 'cuda:1']);
+    assert.throws(() => trainConfigFromFlags({ device: 'gpu' }), /--device must be cpu, cuda, cuda:N/);
+    assert.throws(() => trainConfigFromFlags({ device: 'cpu,cuda:1' }), /--device must be/);
+    assert.throws(
+      () => resolveTrainConfig({ data: 'd', init: 'random', device: 'cuda:0,cuda:1', workers: 3 }),
+      /--workers 3 but --device lists 2 devices/,
+    );
+    assert.equal(resolveTrainConfig({ data: 'd', init: 'random', workers: 2 }).workers, 2);
   });
 
   it('re-creates a run from its run.json: training options and the full model config', () => {

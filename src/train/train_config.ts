@@ -5,6 +5,7 @@
 import { MasamError } from '../core/errors.js';
 import type { Modality } from '../data/intensity.js';
 import { type MaSamConfig, PRESETS, type PresetName } from '../models/sam/config.js';
+import { type Device, parseDevice } from '../runtime/index.js';
 import { RECOMPUTE_POLICIES, type RecomputePolicy } from './executor.js';
 
 /** Every option of `masam train` (JSON keys in camelCase; the flag of `valEvery` is `--val-every`). */
@@ -41,7 +42,10 @@ export interface TrainConfig {
   readonly trainable: 'peft' | 'all';
   readonly prompt: 'box' | 'none';
   readonly promptPoints: number;
-  readonly device: 'cpu' | 'cuda';
+  /** cpu, cuda, cuda:N, or one CUDA device per worker (`cuda:0,cuda:1`). */
+  readonly device: string;
+  /** Data-parallel workers (one ORT session set each, the cores divided); null: one, no worker threads. */
+  readonly workers: number | null;
   /** ONNX Runtime intra-op threads; null: every core. */
   readonly threads: number | null;
   /** A progress line (to train.log, and to stderr when it is not a terminal) every this many steps. */
@@ -66,6 +70,7 @@ type Kind =
   | 'fold'
   | 'boolean'
   | 'object'
+  | 'devices'
   | readonly (string | null)[];
 
 const PRESET_NAMES = Object.keys(PRESETS);
@@ -94,7 +99,8 @@ const OPTIONS: { readonly [K in keyof TrainConfig]-?: Kind } = {
   trainable: ['peft', 'all'],
   prompt: ['box', 'none'],
   promptPoints: 'int≥0',
-  device: ['cpu', 'cuda'],
+  device: 'devices',
+  workers: 'int≥1?',
   threads: 'int≥1?',
   logEvery: 'int≥1',
   logClasses: 'boolean',
@@ -111,6 +117,7 @@ const RESUMABLE: ReadonlySet<keyof TrainConfig> = new Set([
   'recompute',
   'valEvery',
   'device',
+  'workers',
   'threads',
   'logEvery',
   'logClasses',
@@ -134,6 +141,7 @@ function describe(kind: Kind): string {
     fold: 'a fold 0..4 or null',
     boolean: 'true or false',
     object: 'an object of MaSamConfig keys',
+    devices: 'cpu, cuda, cuda:N or a list cuda:0,cuda:1,…',
   }[kind as string]!;
 }
 
@@ -188,6 +196,14 @@ function convert(kind: Kind, value: unknown, where: string, text: boolean): unkn
       return v;
     case 'object':
       if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad();
+      return v;
+    case 'devices':
+      if (typeof v !== 'string') throw bad();
+      try {
+        trainingDevices(v);
+      } catch {
+        throw bad();
+      }
       return v;
   }
   throw bad();
@@ -261,6 +277,9 @@ export function resolveTrainConfig(given: Partial<TrainConfig>): TrainConfig {
   const microBatch = given.microBatch ?? null;
   if (microBatch !== null && batch % microBatch !== 0)
     throw new TrainConfigError(`--micro-batch ${microBatch} must divide --batch ${batch}`);
+  const devices = trainingDevices(given.device ?? 'cpu');
+  if (devices.length > 1 && given.workers != null && given.workers !== devices.length)
+    throw new TrainConfigError(`--workers ${given.workers} but --device lists ${devices.length} devices`);
   return {
     data: given.data,
     sam,
@@ -285,6 +304,7 @@ export function resolveTrainConfig(given: Partial<TrainConfig>): TrainConfig {
     prompt,
     promptPoints,
     device: given.device ?? 'cpu',
+    workers: given.workers ?? null,
     threads: given.threads ?? null,
     logEvery: given.logEvery ?? 10,
     logClasses: given.logClasses ?? false,
@@ -317,4 +337,15 @@ export function resumeTrainConfig(stored: TrainConfig, given: Partial<TrainConfi
  */
 export function trainingRecord(t: TrainConfig): Readonly<Record<string, unknown>> {
   return { ...t, prompts: t.prompt === 'box' ? { points: t.promptPoints } : null };
+}
+
+/**
+ * The devices of `--device`: one (cpu, cuda, cuda:N) for every worker, or a list with one CUDA device per
+ * worker. @throws naming the bad entry.
+ */
+export function trainingDevices(device: string): Device[] {
+  const list = device.split(',').map((d) => parseDevice(d.trim()));
+  if (list.length > 1 && list.some((d) => d === 'cpu'))
+    throw new TrainConfigError(`--device ${device}: a list names CUDA devices, one per worker`);
+  return list;
 }

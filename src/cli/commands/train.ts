@@ -63,7 +63,9 @@ RandomGenerator augmentation, 5 slices per stack.
                           as README "Prompts" describes) so segment takes --prompts (default none)
   --prompt-points <n>     with --prompt box: point slots per slice, trained with random foreground and
                           background points (default 0: boxes only)
-  --device cpu|cuda       ONNX Runtime execution provider (default cpu)
+  --device <d>            cpu (default), cuda, cuda:N, or one GPU per worker: cuda:0,cuda:1
+  --workers <n>           data-parallel workers, each with its own sessions (CPU: the cores divided);
+                          gradients summed in a fixed order, so results do not depend on timing
   --threads <n>           ONNX Runtime threads (default: every core)
   --log-every <n>         a progress line every n steps, in train.log and, when stderr is not a
                           terminal, on stderr instead of the progress bar (default 10)
@@ -106,6 +108,7 @@ const FLAGS = {
   prompt: { type: 'string' },
   'prompt-points': { type: 'string' },
   device: { type: 'string' },
+  workers: { type: 'string' },
   threads: { type: 'string' },
   'log-every': { type: 'string' },
   'log-classes': { type: 'boolean' },
