@@ -10,6 +10,7 @@ import { type MaSamModel, loadMaSam } from '../src/api/model.js';
 import { type HostTensor, Rng, hostTensor } from '../src/core/index.js';
 import { Graph } from '../src/graph/index.js';
 import { readSafetensors } from '../src/io/safetensors.js';
+import { readZip, writeStoredZip } from '../src/io/zip.js';
 import { inspectModel } from '../src/onnx/inspect.js';
 import { officialParamName } from '../src/models/masam/checkpoint.js';
 import { MaSamImageEncoder } from '../src/models/masam/masam_encoder.js';
@@ -214,16 +215,24 @@ describe('MA-SAM model (tiny-a)', () => {
   });
 
   it('refuses a checkpoint whose pickle names a foreign global, executing nothing', async () => {
-    const bytes = new Uint8Array(readFileSync(fixturePath('tiny-a', 'sam.pth')));
+    const zip = readZip(new Uint8Array(readFileSync(fixturePath('tiny-a', 'sam.pth'))), 'sam.pth');
     const from = new TextEncoder().encode('collections\nOrderedDict\n');
-    const to = new TextEncoder().encode('subprocess\ncheck_output\n'); // same length: the zip stays valid
+    const to = new TextEncoder().encode('subprocess\ncheck_output\n');
     let patched = 0;
-    for (let i = 0; i + from.length <= bytes.length; i++) {
-      if (from.every((b, j) => bytes[i + j] === b)) {
-        bytes.set(to, i);
-        patched++;
-      }
-    }
+    // Re-zipped with valid CRCs, so the pickle reader's allowlist (not the zip's CRC check) refuses it.
+    const bytes = writeStoredZip(
+      [...zip.entries.keys()].map((name) => {
+        const data = zip.read(name).slice();
+        if (!name.endsWith('/data.pkl')) return { name, data };
+        for (let i = 0; i + from.length <= data.length; i++) {
+          if (from.every((b, j) => data[i + j] === b)) {
+            data.set(to, i);
+            patched++;
+          }
+        }
+        return { name, data };
+      }),
+    );
     assert.equal(patched, 1);
     await assert.rejects(
       loadMaSam({ config, samCheckpoint: bytes }),
