@@ -5,6 +5,9 @@
 // its own child process, so that its peak RSS is its own.
 // `npm run bench -- model [--only name,name]` runs all (or the named) configurations.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMaSam } from '../src/api/model.js';
 import { Rng, hostTensor } from '../src/core/index.js';
@@ -13,6 +16,7 @@ import { declareMaSamParams } from '../src/models/masam/masam.js';
 import { resolveConfig } from '../src/models/sam/config.js';
 import { AdamW } from '../src/train/index.js';
 import { Executor, type RecomputePolicy, type StackBatch } from '../src/train/executor.js';
+import { ParallelExecutor } from '../src/train/parallel_executor.js';
 import type { BenchMetric, BenchResult } from './bench_result.js';
 
 const SLICES = 5;
@@ -22,11 +26,13 @@ const CLASSES = 12;
 /** One benchmarked configuration, run in its own process. */
 interface Case {
   readonly name: string;
-  readonly mode: 'forward' | 'train';
+  readonly mode: 'forward' | 'train' | 'profile';
   readonly preset: 'vit_b' | 'vit_l' | 'vit_h';
   readonly recompute?: RecomputePolicy;
   readonly batch?: number;
   readonly microBatch?: number;
+  /** Data-parallel workers (parallel_executor.ts). */
+  readonly workers?: number;
   /** Timed repetitions after one warm-up (which includes compiling). */
   readonly reps: number;
 }
@@ -62,6 +68,8 @@ interface ChildReport {
   firstCallSeconds: number;
   maxRssGB: number;
   trainable: number;
+  /** Profile mode: kernel milliseconds per program and per op type of the profiled step. */
+  profile?: { programs: Record<string, number>; ops: Record<string, number>; runs: Record<string, number> };
 }
 
 async function child(c: Case): Promise<ChildReport> {
@@ -79,16 +87,27 @@ async function child(c: Case): Promise<ChildReport> {
   const seconds: number[] = [];
   let firstCallSeconds = 0;
   let run: () => Promise<unknown>;
+  let closeExecutor = async () => {};
+  const profileDir = mkdtempSync(join(tmpdir(), 'masam-profile-'));
   if (c.mode === 'forward') {
     run = () => model.forward(image.data, { shape: [...image.shape] });
   } else {
-    const executor = new Executor({
+    const executorOptions = {
       config: model.config,
       weights: model.weights,
       trainable: model.trainable,
       dropout: true,
       recompute: c.recompute ?? 'blocks',
-    });
+      ...(c.mode === 'profile' && { profilePrefix: join(profileDir, 'step') }),
+    };
+    const executor =
+      (c.workers ?? 1) > 1
+        ? new ParallelExecutor(executorOptions, { workers: c.workers! })
+        : new Executor(executorOptions);
+    closeExecutor = async () => {
+      if (executor instanceof ParallelExecutor) await executor.close();
+      else if (c.mode === 'profile') await executor.endProfiling();
+    };
     const optimizer = new AdamW(new Map([...model.trainable].map((n) => [n, model.weights.get(n)!.data])), {
       weightDecay: 0.1,
     });
@@ -125,12 +144,46 @@ async function child(c: Case): Promise<ChildReport> {
     if (i === 0) firstCallSeconds = (performance.now() - t0) / 1000;
     if (i > 0 || c.reps === 0) seconds.push((performance.now() - s) / 1000);
   }
+  await closeExecutor();
   return {
     seconds,
     firstCallSeconds,
     maxRssGB: process.resourceUsage().maxRSS / 2 ** 20,
     trainable: model.trainable.size,
+    ...(c.mode === 'profile' && { profile: readProfiles(profileDir) }),
   };
+}
+
+/**
+ * Sums ORT's traces (one JSON per program, named after it — executor.ts compileOptions): kernel time per
+ * program kind and per op type, and model runs per kind. Session creation is not a model run.
+ */
+function readProfiles(dir: string): NonNullable<ChildReport['profile']> {
+  const programs: Record<string, number> = {};
+  const ops: Record<string, number> = {};
+  const runs: Record<string, number> = {};
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+    // step-block-grad-0-false-1_2026-….json → block-grad (the kind, without block and stack numbers)
+    const kind = file
+      .replace(/^step-/, '')
+      .replace(/_\d{4}-.*$/, '')
+      .replace(/-(\d+|true|false)/g, '');
+    const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+      cat?: string;
+      name: string;
+      dur?: number;
+      args?: { op_name?: string };
+    }[];
+    runs[kind] = (runs[kind] ?? 0) + events.filter((e) => e.name === 'model_run').length;
+    for (const e of events) {
+      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+      const ms = (e.dur ?? 0) / 1000;
+      const op = e.args?.op_name ?? '?';
+      programs[kind] = (programs[kind] ?? 0) + ms;
+      ops[op] = (ops[op] ?? 0) + ms;
+    }
+  }
+  return { programs, ops, runs };
 }
 
 function runChild(c: Case): ChildReport {
@@ -218,6 +271,39 @@ export async function runModelBench(args: readonly string[] = []): Promise<Bench
     'ViT-B, batch 24 (the official recipe) as 24 micro-batches of 1, first step (compile included)',
   );
   add('batch24_train_peak_rss_gb', r('vit_b_batch24_micro1')?.maxRssGB, 'GiB', 'max RSS at batch 24');
+  const w2 = step('vit_b_workers2');
+  const w1 = step('vit_b_workers1');
+  add('workers2_step_s', w2, 's', 'ViT-B, batch 2 as 2 micro-batches, 2 workers × 1 thread');
+  add('workers1_step_s', w1, 's', 'the same batch in one process × 2 threads');
+  add('workers2_speedup', w1 && w2 && w1 / w2, '×', 'workers1_step_s / workers2_step_s');
+  add('workers2_peak_rss_gb', r('vit_b_workers2')?.maxRssGB, 'GiB', 'max RSS with 2 workers');
+  const profile = r('vit_b_profile');
+  const profileNotes: string[] = [];
+  if (profile?.profile) {
+    const { programs, ops, runs } = profile.profile;
+    const kernelS = Object.values(programs).reduce((a, b) => a + b, 0) / 1000;
+    const steps = profile.seconds.length + 1; // the warm-up step is profiled too
+    add('profile_step_s', median(profile.seconds), 's', 'the profiled step (ORT profiling on)');
+    add(
+      'profile_kernel_s_per_step',
+      kernelS / steps,
+      's',
+      "sum of ORT kernel times per step (ORT's profiler)",
+    );
+    profileNotes.push(
+      `Profile (ORT profiler, ViT-B batch 1, recompute blocks; kernel seconds per step, runs per step): ${Object.entries(
+        programs,
+      )
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, ms]) => `${k} ${(ms / 1000 / steps).toFixed(2)} s (${(runs[k] ?? 0) / steps} runs)`)
+        .join(', ')}.`,
+      `By op type: ${Object.entries(ops)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 8)
+        .map(([k, ms]) => `${k} ${(ms / 1000 / steps).toFixed(2)} s`)
+        .join(', ')}.`,
+    );
+  }
   const ratio = (a: number | undefined, b: number) =>
     a === undefined ? 'not run' : `${(a / b).toFixed(2)}×`;
   return {
@@ -225,6 +311,7 @@ export async function runModelBench(args: readonly string[] = []): Promise<Bench
     notes: [
       `Official PyTorch code on this machine kind (issue 12): forward ${PYTORCH.forwardS} s, train step ${PYTORCH.trainStepS} s, peak ${PYTORCH.trainPeakGB} GiB.`,
       `masam / PyTorch: forward time ${ratio(step('vit_b_forward'), PYTORCH.forwardS)}, train step time ${ratio(step('vit_b_train_blocks'), PYTORCH.trainStepS)}, train peak RSS ${ratio(r('vit_b_train_blocks')?.maxRssGB, PYTORCH.trainPeakGB)} (goals: ≤ 0.5× each).`,
+      ...profileNotes,
     ],
   };
 }

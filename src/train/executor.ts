@@ -22,7 +22,7 @@ import { MaSam, promptGraphInputs } from '../models/masam/masam.js';
 import type { MaSamConfig } from '../models/sam/config.js';
 import { ParamScope, ParamSource, type Weights } from '../nn/index.js';
 import * as F from '../ops/index.js';
-import { type Device, type Session, compile } from '../runtime/index.js';
+import { type CompileOptions, type Device, type Session, compile } from '../runtime/index.js';
 import {
   type HostLossSums,
   type LossSums,
@@ -34,7 +34,7 @@ import {
   surrogateCoefficients,
   surrogateLoss,
 } from './losses.js';
-import { type GradientSession, compileGradient } from './step.js';
+import { GradientSession, compileGradient } from './step.js';
 
 export type RecomputePolicy = 'none' | 'blocks';
 export const RECOMPUTE_POLICIES: readonly RecomputePolicy[] = ['none', 'blocks'];
@@ -51,6 +51,8 @@ export interface ExecutorOptions {
   readonly recompute?: RecomputePolicy;
   readonly device?: Device;
   readonly threads?: number;
+  /** Write ORT's JSON profile of every program with this file prefix (see endProfiling). */
+  readonly profilePrefix?: string;
 }
 
 /** The prompt feeds of a stack batch, named as promptGraphInputs declares them. */
@@ -191,16 +193,16 @@ export class Executor {
     const stacks = batch.image.shape[0]!;
     const prompts = promptFeeds(batch.prompts);
     if (this.recompute === 'none') {
-      const session = (await this.program(`logits:${stacks}`, () =>
-        this.compileWhole(stacks, 'logits'),
+      const session = (await this.program(`logits:${stacks}`, (o) =>
+        this.compileWhole(stacks, 'logits', o),
       )) as Session;
       const r = await session.run(this.feeds(session.inputs, { image: batch.image, ...prompts }));
       return r['logits']!.data as Float32Array;
     }
     let h = await this.runEmbed(batch.image);
     for (let i = 0; i < this.config.depth; i++) h = await this.runBlockForward(i, h, undefined, false);
-    const session = (await this.program(`head-logits:${stacks}`, () =>
-      this.compileHead(stacks, 'logits'),
+    const session = (await this.program(`head-logits:${stacks}`, (o) =>
+      this.compileHead(stacks, 'logits', o),
     )) as Session;
     const r = await session.run(this.feeds(session.inputs, { tokens: h, ...prompts }));
     return r['logits']!.data as Float32Array;
@@ -209,6 +211,15 @@ export class Executor {
   /** Keys of the programs compiled so far (kind, policy details and stacks per run). */
   compiledPrograms(): string[] {
     return [...this.programs.keys()];
+  }
+
+  /** Ends ORT profiling of every program (with profilePrefix), so each writes its JSON trace. */
+  async endProfiling(): Promise<void> {
+    for (const p of this.programs.values()) {
+      const s = await p;
+      const session = s instanceof GradientSession ? s.session : s;
+      (session as { endProfiling?: () => void }).endProfiling?.(); // ORT sessions only
+    }
   }
 
   /**
@@ -227,7 +238,9 @@ export class Executor {
     let session: Session;
     let feeds: Record<string, HostTensor>;
     if (this.recompute === 'none') {
-      session = (await this.program(`sums:${stacks}`, () => this.compileWhole(stacks, 'sums'))) as Session;
+      session = (await this.program(`sums:${stacks}`, (o) =>
+        this.compileWhole(stacks, 'sums', o),
+      )) as Session;
       feeds = this.feeds(
         session.inputs,
         { image: mb.image, label: mb.label, ...promptFeeds(mb.prompts) },
@@ -237,8 +250,8 @@ export class Executor {
       let h = await this.runEmbed(mb.image);
       for (let i = 0; i < this.config.depth; i++)
         h = await this.runBlockForward(i, h, noise, this.options.dropout);
-      session = (await this.program(`head-sums:${stacks}`, () =>
-        this.compileHead(stacks, 'sums'),
+      session = (await this.program(`head-sums:${stacks}`, (o) =>
+        this.compileHead(stacks, 'sums', o),
       )) as Session;
       feeds = this.feeds(session.inputs, { tokens: h, label: mb.label, ...promptFeeds(mb.prompts) });
     }
@@ -264,8 +277,8 @@ export class Executor {
     const noise = mb.noise ?? new Map();
     const batchFeeds = { label: mb.label, ...promptFeeds(mb.prompts), ...coefficients };
     if (this.recompute === 'none') {
-      const program = (await this.program(`whole-${mode}:${stacks}`, () =>
-        this.compileWhole(stacks, mode),
+      const program = (await this.program(`whole-${mode}:${stacks}`, (o) =>
+        this.compileWhole(stacks, mode, o),
       )) as GradientSession;
       const r = await program.run(this.feeds(program.inputs, { image: mb.image, ...batchFeeds }, noise));
       return { loss: r.loss, grads: this.trainableGrads(r.grads), extra: r.extra };
@@ -279,8 +292,8 @@ export class Executor {
       h = await this.runBlockForward(i, h, noise, this.options.dropout);
     }
     // Head: loss and its gradients, including d loss / d tokens.
-    const head = (await this.program(`head-${mode}:${stacks}`, () =>
-      this.compileHead(stacks, mode),
+    const head = (await this.program(`head-${mode}:${stacks}`, (o) =>
+      this.compileHead(stacks, mode, o),
     )) as GradientSession;
     const r = await head.run(this.feeds(head.inputs, { tokens: h, ...batchFeeds }));
     const grads = new Map<string, Float32Array | null>();
@@ -295,8 +308,8 @@ export class Executor {
       if (needInput) cotangent = b.inputGrad!;
     }
     if (this.embedTrains()) {
-      const program = (await this.program(`embed-grad:${stacks}`, () =>
-        this.compileEmbed(stacks, true),
+      const program = (await this.program(`embed-grad:${stacks}`, (o) =>
+        this.compileEmbed(stacks, true, o),
       )) as GradientSession;
       const e = await program.run(
         this.feeds(program.inputs, { image: mb.image, cotangent: tokensTensor(cotangent, h.shape) }),
@@ -315,8 +328,8 @@ export class Executor {
 
   private async runEmbed(image: HostTensor<'float32'>): Promise<HostTensor<'float32'>> {
     const stacks = image.shape[0]!;
-    const session = (await this.program(`embed:${stacks}`, () =>
-      this.compileEmbed(stacks, false),
+    const session = (await this.program(`embed:${stacks}`, (o) =>
+      this.compileEmbed(stacks, false, o),
     )) as Session;
     const r = await session.run(this.feeds(session.inputs, { image }));
     return r['tokens'] as HostTensor<'float32'>;
@@ -330,8 +343,8 @@ export class Executor {
   ): Promise<HostTensor<'float32'>> {
     const stacks = tokens.shape[0]! / this.config.slices;
     const rep = this.representative[i]!;
-    const session = (await this.program(`block-fwd:${rep}:${dropout}:${stacks}`, () =>
-      this.compileBlock(rep, stacks, dropout, null),
+    const session = (await this.program(`block-fwd:${rep}:${dropout}:${stacks}`, (o) =>
+      this.compileBlock(rep, stacks, dropout, null, o),
     )) as Session;
     const r = await session.run(this.blockFeeds(session.inputs, i, { tokens }, noise));
     return r['tokens_out'] as HostTensor<'float32'>;
@@ -346,8 +359,8 @@ export class Executor {
   ): Promise<{ grads: Map<string, Float32Array | null>; inputGrad?: Float32Array }> {
     const stacks = tokens.shape[0]! / this.config.slices;
     const rep = this.representative[i]!;
-    const program = (await this.program(`block-grad:${rep}:${needInputGrad}:${stacks}`, () =>
-      this.compileBlock(rep, stacks, this.options.dropout, { needInputGrad }),
+    const program = (await this.program(`block-grad:${rep}:${needInputGrad}:${stacks}`, (o) =>
+      this.compileBlock(rep, stacks, this.options.dropout, { needInputGrad }, o),
     )) as GradientSession;
     const r = await program.run(
       this.blockFeeds(program.inputs, i, { tokens, cotangent: tokensTensor(cotangent, tokens.shape) }, noise),
@@ -395,22 +408,25 @@ export class Executor {
 
   // ---- programs -----------------------------------------------------------------------------------------
 
-  private program(key: string, build: () => Promise<GradientSession | Session>) {
+  private program(key: string, build: (options: CompileOptions) => Promise<GradientSession | Session>) {
     let p = this.programs.get(key);
     if (!p) {
-      p = build();
+      p = build(this.compileOptions(key));
       this.programs.set(key, p);
       p.catch(() => this.programs.delete(key));
     }
     return p;
   }
 
-  private compileOptions() {
+  /** Session options; a profile's file is named after its program (`<prefix>-block-grad-2-true-1_<date>.json`). */
+  private compileOptions(key: string): CompileOptions {
+    const prefix = this.options.profilePrefix;
     return {
       device: this.options.device ?? 'cpu',
       memoryArena: false,
       ...(this.options.threads && { threads: this.options.threads }),
-    } as const;
+      ...(prefix && { profilePrefix: `${prefix}-${key.replace(/[^a-z0-9]+/gi, '-')}` }),
+    };
   }
 
   /** A graph with the model's parameters: `asInputs` are fed at run time, the rest baked in as constants. */
@@ -454,7 +470,7 @@ export class Executor {
   }
 
   /** The whole model in one graph (policy 'none'). */
-  private async compileWhole(stacks: number, mode: HeadMode | 'sums' | 'logits') {
+  private async compileWhole(stacks: number, mode: HeadMode | 'sums' | 'logits', options: CompileOptions) {
     const { graph, source, model } = this.trace(this.options.trainable);
     const prompts = this.promptInputs(graph, stacks);
     const dropout = this.options.dropout && mode !== 'logits';
@@ -462,18 +478,18 @@ export class Executor {
       ...(dropout && { noise: this.noiseInput(graph) }),
       ...prompts,
     });
-    return this.finish(graph, source, out.lowResLogits, mode);
+    return this.finish(graph, source, out.lowResLogits, mode, options);
   }
 
   /** Neck + prompt encoder + decoder + objective from the last block's tokens (policy 'blocks'). */
-  private async compileHead(stacks: number, mode: HeadMode | 'sums' | 'logits') {
+  private async compileHead(stacks: number, mode: HeadMode | 'sums' | 'logits', options: CompileOptions) {
     const { graph, source, model } = this.trace(this.options.trainable);
     const cfg = this.config;
     const t = cfg.img_size / cfg.patch_size;
     const tokens = graph.input('tokens', 'float32', [stacks * cfg.slices, t, t, cfg.embed_dim]);
     const out = model.head(tokens, this.promptInputs(graph, stacks));
     const wrt = new Map([['tokens', tokens]]);
-    return this.finish(graph, source, out.lowResLogits, mode, wrt);
+    return this.finish(graph, source, out.lowResLogits, mode, options, wrt);
   }
 
   private finish(
@@ -481,9 +497,10 @@ export class Executor {
     source: ParamSource,
     logits: Value,
     mode: HeadMode | 'sums' | 'logits',
+    options: CompileOptions,
     extraWrt: ReadonlyMap<string, Value> = new Map(),
   ): Promise<GradientSession | Session> {
-    if (mode === 'logits') return compile({ logits }, this.compileOptions());
+    if (mode === 'logits') return compile({ logits }, options);
     const o = this.objective(graph, logits, mode);
     if ('sums' in o) {
       const s = o.sums!;
@@ -495,20 +512,20 @@ export class Executor {
           pred_sq: s.predSq,
           target_sq: s.targetSq,
         },
-        this.compileOptions(),
+        options,
       );
     }
     const wrt = new Map([...extraWrt, ...this.wrtTrainable(source)]);
-    return compileGradient({ loss: o.loss!, wrt, extra: o.extra! }, this.compileOptions());
+    return compileGradient({ loss: o.loss!, wrt, extra: o.extra! }, options);
   }
 
   /** Normalisation + patch embedding: the forward, or (withGrad) the gradient of Σ tokens·cotangent. */
-  private async compileEmbed(stacks: number, withGrad: boolean) {
+  private async compileEmbed(stacks: number, withGrad: boolean, options: CompileOptions) {
     const { graph, source, model } = this.trace(this.options.trainable);
     const tokens = model.embed(this.imageInput(graph, stacks));
-    if (!withGrad) return compile({ tokens }, this.compileOptions());
+    if (!withGrad) return compile({ tokens }, options);
     const loss = F.sum(F.mul(tokens, graph.input('cotangent', 'float32', tokens.shape)));
-    return compileGradient({ loss, wrt: this.wrtTrainable(source) }, this.compileOptions());
+    return compileGradient({ loss, wrt: this.wrtTrainable(source) }, options);
   }
 
   /**
@@ -521,6 +538,7 @@ export class Executor {
     stacks: number,
     dropout: boolean,
     grad: { needInputGrad: boolean } | null,
+    options: CompileOptions,
   ) {
     const allWeights = new Set(this.options.weights.keys());
     const { graph, source, model } = this.trace(allWeights);
@@ -528,7 +546,7 @@ export class Executor {
     const t = cfg.img_size / cfg.patch_size;
     const tokens = graph.input('tokens', 'float32', [stacks * cfg.slices, t, t, cfg.embed_dim]);
     const out = model.block(rep, tokens, cfg.slices, dropout ? this.noiseInput(graph) : undefined);
-    if (!grad) return compile({ tokens_out: out }, this.compileOptions());
+    if (!grad) return compile({ tokens_out: out }, options);
     const loss = F.sum(F.mul(out, graph.input('cotangent', 'float32', out.shape)));
     const wrt = new Map<string, Value>();
     if (grad.needInputGrad) wrt.set('tokens', tokens);
@@ -536,7 +554,7 @@ export class Executor {
     for (const n of this.options.trainable)
       if (!n.startsWith(BLOCK_PREFIX) || n.startsWith(`${BLOCK_PREFIX}${rep}.`))
         wrt.set(n, source.valueOf(n));
-    return compileGradient({ loss, wrt }, this.compileOptions());
+    return compileGradient({ loss, wrt }, options);
   }
 
   private promptInputs(graph: Graph, stacks: number) {
