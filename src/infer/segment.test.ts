@@ -483,16 +483,17 @@ describe('overlayMontage', () => {
   const pixel = (img: { width: number; rgba: Uint8Array }, x: number, y: number) =>
     Array.from(img.rgba.subarray(4 * (y * img.width + x), 4 * (y * img.width + x) + 4));
 
+  // Tiles of 64 × 48 (scale 8): the corner voxels' pixels lie clear of the slice label and the R/L marks.
   it('picks the labelled slices and shows LPS-stored voxels upright, RAS-stored ones flipped', () => {
     assert.deepEqual(pickSlices(labels(), 6), [2]);
     assert.deepEqual(pickSlices({ shape: [2, 2, 10], data: new Uint8Array(40) }, 3), [1, 5, 8]);
-    const lps = overlayMontage(grey(FRAMES_AFFINE), labels(), { modality: 'ct', tile: 8 });
-    assert.deepEqual([lps.width, lps.height], [8, 6]);
+    const lps = overlayMontage(grey(FRAMES_AFFINE), labels(), { modality: 'ct', tile: 64 });
+    assert.deepEqual([lps.width, lps.legendTop], [64, 48]);
     assert.deepEqual(pixel(lps, 0, 0), [255, 255, 255, 255]);
     const colour = LABEL_COLOURS[0]!.map((c) => Math.round(0.5 * c));
-    assert.deepEqual(pixel(lps, 7, 5), [...colour, 255]);
-    const ras = overlayMontage(grey(IDENTITY_AFFINE), labels(), { modality: 'ct', tile: 8 });
-    assert.deepEqual(pixel(ras, 7, 5), [255, 255, 255, 255]);
+    assert.deepEqual(pixel(lps, 63, 47), [...colour, 255]);
+    const ras = overlayMontage(grey(IDENTITY_AFFINE), labels(), { modality: 'ct', tile: 64 });
+    assert.deepEqual(pixel(ras, 63, 47), [255, 255, 255, 255]);
     assert.deepEqual(pixel(ras, 0, 0), [...colour, 255]);
   });
 
@@ -500,7 +501,8 @@ describe('overlayMontage', () => {
     const lab = labels();
     (lab.data as Uint8Array).fill(2, 0, 8 * 6 * 4);
     const img = overlayMontage(grey(FRAMES_AFFINE), lab, { modality: 'ct', slices: 4, columns: 2, tile: 32 });
-    // 4 slices in 2 × 2 tiles of 32 × 24 (scale 4) with 4-pixel gaps.
-    assert.deepEqual([img.width, img.height], [68, 52]);
+    // 4 slices in 2 × 2 tiles of 32 × 24 (scale 4) with 4-pixel gaps, the legend below them.
+    assert.deepEqual([img.width, img.legendTop], [68, 52]);
+    assert.ok(img.height > img.legendTop);
   });
 });
