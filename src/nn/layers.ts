@@ -15,12 +15,7 @@ export class Linear {
   }
 
   forward(x: Value): Value {
-    return this.forwardWith(x, this.weight);
-  }
-
-  /** The layer with another weight of the same shape (e.g. a merged low-rank update), same bias. */
-  forwardWith(x: Value, weight: Value): Value {
-    const y = F.matmul(x, F.transpose(weight, [1, 0]));
+    const y = F.matmul(x, F.transpose(this.weight, [1, 0]));
     return this.bias ? F.add(y, this.bias) : y;
   }
 }

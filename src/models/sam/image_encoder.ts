@@ -65,16 +65,34 @@ export class Attention {
     this.relPosW = cfg.use_rel_pos ? p.param('rel_pos_w', [2 * inputSize - 1, hd], zeros) : null;
   }
 
+  /** proj(attend(qkv(x))): attention over the whole token grid (global blocks, and SAM's plain path). */
   forward(x: Value, options: AttentionOptions = {}): Value {
-    const [b, h, w, c] = x.shape as [number, number, number, number];
-    const nh = this.heads;
-    const hd = c / nh;
-    let qkv = options.qkvWeight ? this.qkv.forwardWith(x, options.qkvWeight) : this.qkv.forward(x); // [B', H, W, 3C]
+    return this.proj.forward(this.attend(this.withBias(this.project(x, options))));
+  }
+
+  /** x [B', H, W, C] → x·W_qkvᵀ (+ FacT's q/v updates) [B', H, W, 3C], without the bias. */
+  project(x: Value, options: AttentionOptions = {}): Value {
+    const c = x.shape[3]!;
+    let qkv = F.matmul(x, F.transpose(options.qkvWeight ?? this.qkv.weight, [1, 0]));
     if (options.qkvDelta) {
       const { q, v } = options.qkvDelta(x);
       const [pq, pk, pv] = F.split(qkv, [c, c, c], -1);
       qkv = F.concat([F.add(pq!, q), pk!, F.add(pv!, v)], -1);
     }
+    return qkv;
+  }
+
+  /** Adds the qkv bias (when the layer has one). */
+  withBias(qkv: Value): Value {
+    return this.qkv.bias ? F.add(qkv, this.qkv.bias) : qkv;
+  }
+
+  /** Multi-head attention with relative positions from projected qkv [B', H, W, 3C] → [B', H, W, C] (no proj). */
+  attend(qkv: Value): Value {
+    const [b, h, w, c3] = qkv.shape as [number, number, number, number];
+    const c = c3 / 3;
+    const nh = this.heads;
+    const hd = c / nh;
     // [B', H, W, 3C] → [B', HW, 3, nh, hd] → [3, B', nh, HW, hd] → q, k, v [B'·nh, HW, hd]
     const parts = F.transpose(F.reshape(qkv, [b, h * w, 3, nh, hd]), [2, 0, 3, 1, 4]);
     const [q, k, v] = F.split(parts, [1, 1, 1], 0).map((t) => F.reshape(t, [b * nh, h * w, hd])) as [
@@ -86,8 +104,7 @@ export class Attention {
     if (this.relPosH && this.relPosW) attn = addDecomposedRelPos(attn, q, this.relPosH, this.relPosW, [h, w]);
     const out = F.matmul(F.softmax(attn, -1), v); // [B'·nh, HW, hd]
     // [B'·nh, HW, hd] → [B', nh, H, W, hd] → [B', H, W, nh, hd] → [B', H, W, C]
-    const merged = F.reshape(F.transpose(F.reshape(out, [b, nh, h, w, hd]), [0, 2, 3, 1, 4]), [b, h, w, c]);
-    return this.proj.forward(merged);
+    return F.reshape(F.transpose(F.reshape(out, [b, nh, h, w, hd]), [0, 2, 3, 1, 4]), [b, h, w, c]);
   }
 }
 
@@ -169,13 +186,20 @@ export class Block {
     this.lin2 = new Linear(dim * cfg.mlp_ratio, dim, p.pp('mlp.lin2'));
   }
 
-  /** norm1 → (windowed) attention → unpartition, without the residual. */
+  /**
+   * norm1 → (windowed) attention → unpartition, without the residual. SAM pads the normed tokens with
+   * zeros, partitions, and projects every window token; a zero token's q, k, v is just the qkv bias (FacT's
+   * update of 0 is 0), so projecting the H×W tokens and zero-padding the projection before adding the bias
+   * gives the same windows with (Hp·Wp − H·W) fewer tokens through qkv, and proj, being per token, runs
+   * after the crop.
+   */
   attention(x: Value, options: AttentionOptions = {}): Value {
     const h = this.norm1.forward(x);
     if (this.windowSize === 0) return this.attn.forward(h, options);
     const size: [number, number] = [x.shape[1]!, x.shape[2]!];
-    const { windows, padded } = windowPartition(h, this.windowSize);
-    return windowUnpartition(this.attn.forward(windows, options), this.windowSize, padded, size);
+    const { windows, padded } = windowPartition(this.attn.project(h, options), this.windowSize);
+    const attended = this.attn.attend(this.attn.withBias(windows)); // [B·nWin, ws, ws, C]
+    return this.attn.proj.forward(windowUnpartition(attended, this.windowSize, padded, size));
   }
 
   /** MLP(norm2(x)) with exact GELU, without the residual. */
