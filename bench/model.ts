@@ -60,6 +60,26 @@ const CASES: readonly Case[] = [
     microBatch: 1,
     reps: 0,
   },
+  {
+    name: 'vit_b_workers2',
+    mode: 'train',
+    preset: 'vit_b',
+    recompute: 'blocks',
+    batch: 2,
+    microBatch: 1,
+    workers: 2,
+    reps: 1,
+  },
+  {
+    name: 'vit_b_workers1',
+    mode: 'train',
+    preset: 'vit_b',
+    recompute: 'blocks',
+    batch: 2,
+    microBatch: 1,
+    reps: 1,
+  },
+  { name: 'vit_b_profile', mode: 'profile', preset: 'vit_b', recompute: 'blocks', reps: 1 },
 ];
 
 interface ChildReport {
@@ -212,6 +232,11 @@ const PYTORCH = { forwardS: 32.3, trainStepS: 56.8, trainPeakGB: 8.8 };
 export async function runModelBench(args: readonly string[] = []): Promise<BenchResult> {
   const onlyAt = args.indexOf('--only');
   const only = onlyAt >= 0 ? new Set(args[onlyAt + 1]!.split(',')) : null;
+  const unknown = [...(only ?? [])].filter((n) => !CASES.some((c) => c.name === n));
+  if (unknown.length > 0)
+    throw new Error(
+      `--only: unknown case(s) ${unknown.join(', ')}; cases: ${CASES.map((c) => c.name).join(', ')}`,
+    );
   const reports = new Map<string, ChildReport>();
   for (const c of CASES) if (!only || only.has(c.name)) reports.set(c.name, runChild(c));
   const cfg = resolveConfig({ preset: 'vit_b', num_classes: CLASSES, img_size: SIZE, slices: SLICES });
