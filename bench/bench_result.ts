@@ -13,6 +13,11 @@ export interface BenchResult {
   readonly notes?: readonly string[];
 }
 
+/** A result file as written, with the machine line (its date says when its metrics were measured). */
+export interface PreviousResult extends BenchResult {
+  readonly machine: { readonly date: string };
+}
+
 /** Median wall time in seconds of `reps` calls after `warmup` untimed ones. */
 export async function medianSeconds(fn: () => Promise<unknown>, reps: number, warmup = 1): Promise<number> {
   for (let i = 0; i < warmup; i++) await fn();

@@ -17,7 +17,7 @@ import { resolveConfig } from '../src/models/sam/config.js';
 import { AdamW } from '../src/train/index.js';
 import { Executor, type RecomputePolicy, type StackBatch } from '../src/train/executor.js';
 import { ParallelExecutor } from '../src/train/parallel_executor.js';
-import type { BenchMetric, BenchResult } from './bench_result.js';
+import type { BenchMetric, BenchResult, PreviousResult } from './bench_result.js';
 
 const SLICES = 5;
 const SIZE = 512;
@@ -229,7 +229,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 /** PyTorch's official code on this machine kind (issue 12, measured side by side). */
 const PYTORCH = { forwardS: 32.3, trainStepS: 56.8, trainPeakGB: 8.8 };
 
-export async function runModelBench(args: readonly string[] = []): Promise<BenchResult> {
+export async function runModelBench(
+  args: readonly string[] = [],
+  previous?: PreviousResult,
+): Promise<BenchResult> {
   const onlyAt = args.indexOf('--only');
   const only = onlyAt >= 0 ? new Set(args[onlyAt + 1]!.split(',')) : null;
   const unknown = [...(only ?? [])].filter((n) => !CASES.some((c) => c.name === n));
@@ -329,13 +332,25 @@ export async function runModelBench(args: readonly string[] = []): Promise<Bench
         .join(', ')}.`,
     );
   }
+  // With --only: the previous file's metrics that this run did not measure, marked with their run's date.
+  const measured = new Set(metrics.map((m) => m.name));
+  for (const m of previous?.metrics ?? []) {
+    if (measured.has(m.name)) continue;
+    const note = m.note?.includes('(run of ') ? m.note : `${m.note ?? ''} (run of ${previous!.machine.date})`;
+    metrics.push({ ...m, note });
+  }
+  if (profileNotes.length === 0)
+    profileNotes.push(
+      ...(previous?.notes ?? []).filter((n) => n.startsWith('Profile') || n.startsWith('By op type')),
+    );
+  const valueOf = (name: string) => metrics.find((m) => m.name === name)?.value;
   const ratio = (a: number | undefined, b: number) =>
     a === undefined ? 'not run' : `${(a / b).toFixed(2)}×`;
   return {
     metrics,
     notes: [
       `Official PyTorch code on this machine kind (issue 12): forward ${PYTORCH.forwardS} s, train step ${PYTORCH.trainStepS} s, peak ${PYTORCH.trainPeakGB} GiB.`,
-      `masam / PyTorch: forward time ${ratio(step('vit_b_forward'), PYTORCH.forwardS)}, train step time ${ratio(step('vit_b_train_blocks'), PYTORCH.trainStepS)}, train peak RSS ${ratio(r('vit_b_train_blocks')?.maxRssGB, PYTORCH.trainPeakGB)} (goals: ≤ 0.5× each).`,
+      `masam / PyTorch: forward time ${ratio(valueOf('forward_s'), PYTORCH.forwardS)}, train step time ${ratio(valueOf('train_step_s'), PYTORCH.trainStepS)}, train peak RSS ${ratio(valueOf('train_peak_rss_gb'), PYTORCH.trainPeakGB)} (goals: ≤ 0.5× each).`,
       ...profileNotes,
     ],
   };

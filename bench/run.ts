@@ -1,26 +1,27 @@
 // `npm run bench -- <name> [--out file] [--only a,b]`: runs one benchmark (--only: some of its cases), writes its JSON (default
 // bench/results/<name>.json) and a Markdown table beside it, and prints the table.
-import { renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import type { BenchResult } from './bench_result.js';
+import type { BenchResult, PreviousResult } from './bench_result.js';
 import { runDataBench } from './data.js';
 import { runEngineBench } from './engine.js';
 import { runModelBench } from './model.js';
 import { runPipelineBench } from './pipeline.js';
 import { runStrideBench } from './stride.js';
 
-/** Each benchmark gets the arguments after its name (e.g. the model benchmark's `--only a,b`). */
-const BENCHES: Record<string, (args: readonly string[]) => Promise<BenchResult>> = {
-  data: runDataBench,
-  engine: runEngineBench,
-  model: runModelBench,
-  pipeline: runPipelineBench,
-  stride: runStrideBench,
-};
+/** Each benchmark gets its arguments (e.g. the model benchmark's `--only a,b`) and, with --only, the last result. */
+const BENCHES: Record<string, (args: readonly string[], previous?: PreviousResult) => Promise<BenchResult>> =
+  {
+    data: runDataBench,
+    engine: runEngineBench,
+    model: runModelBench,
+    pipeline: runPipelineBench,
+    stride: runStrideBench,
+  };
 
 function writeAtomic(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -64,8 +65,11 @@ async function main(): Promise<void> {
     onnxruntime: ort.env.versions.node,
     date: new Date().toISOString(),
   };
-  const result = await BENCHES[name]!(values.only ? ['--only', values.only] : []);
   const out = values.out ?? join(dirname(fileURLToPath(import.meta.url)), 'results', `${name}.json`);
+  // A partial run (--only) hands the bench the file's previous result, to keep what it did not rerun.
+  const previous =
+    values.only && existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as PreviousResult) : undefined;
+  const result = await BENCHES[name]!(values.only ? ['--only', values.only] : [], previous);
   writeAtomic(out, `${JSON.stringify({ bench: name, machine, ...result }, null, 2)}\n`);
   const table = markdown(name, machine, result);
   writeAtomic(out.replace(/\.json$/, '') + '.md', table);
