@@ -343,14 +343,14 @@ export async function runModelBench(
     profileNotes.push(
       ...(previous?.notes ?? []).filter((n) => n.startsWith('Profile') || n.startsWith('By op type')),
     );
-  const valueOf = (name: string) => metrics.find((m) => m.name === name)?.value;
+  const metricValue = (name: string) => metrics.find((m) => m.name === name)?.value;
   const ratio = (a: number | undefined, b: number) =>
     a === undefined ? 'not run' : `${(a / b).toFixed(2)}×`;
   return {
     metrics,
     notes: [
       `Official PyTorch code on this machine kind (issue 12): forward ${PYTORCH.forwardS} s, train step ${PYTORCH.trainStepS} s, peak ${PYTORCH.trainPeakGB} GiB.`,
-      `masam / PyTorch: forward time ${ratio(valueOf('forward_s'), PYTORCH.forwardS)}, train step time ${ratio(valueOf('train_step_s'), PYTORCH.trainStepS)}, train peak RSS ${ratio(valueOf('train_peak_rss_gb'), PYTORCH.trainPeakGB)} (goals: ≤ 0.5× each).`,
+      `masam / PyTorch: forward time ${ratio(metricValue('forward_s'), PYTORCH.forwardS)}, train step time ${ratio(metricValue('train_step_s'), PYTORCH.trainStepS)}, train peak RSS ${ratio(metricValue('train_peak_rss_gb'), PYTORCH.trainPeakGB)} (goals: ≤ 0.5× each).`,
       ...profileNotes,
     ],
   };

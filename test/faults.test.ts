@@ -29,20 +29,8 @@ import { clearCompileCache } from '../src/runtime/index.js';
 import { runCommand } from './cli.js';
 import { type MasamExit, killWhen, runMasam, startMasam } from './cli_process.js';
 import { type Tmpfs, fillUntil, mountTmpfs, temporariesUnder } from './tmpfs.js';
+import { TINY_OVERRIDES } from './tiny_model.js';
 
-/** A tiny MA-SAM (the `small` architecture, narrower) that exports and trains in seconds. */
-const TINY_OVERRIDES = {
-  depth: 2,
-  global_attn_indexes: [1],
-  window_size: 2,
-  embed_dim: 32,
-  num_heads: 2,
-  out_chans: 32,
-  adapter_channels: 8,
-  fact_rank: 4,
-  decoder_mlp_dim: 64,
-  iou_head_hidden_dim: 32,
-};
 const TINY = { preset: 'small', img_size: 32, slices: 3, ...TINY_OVERRIDES } as const;
 
 /** The inputs every test shares, on the ordinary disk: a model, a CT volume, labels and a dataset. */

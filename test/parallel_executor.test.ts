@@ -11,23 +11,7 @@ import { Executor, type LossAndGradients, type StackBatch } from '../src/train/e
 import { ParallelExecutor } from '../src/train/parallel_executor.js';
 import { SliceCache, cacheCase } from '../src/train/slice_cache.js';
 import { Trainer } from '../src/train/trainer.js';
-
-const CONFIG = {
-  preset: 'small',
-  img_size: 32,
-  depth: 2,
-  global_attn_indexes: [1],
-  window_size: 2,
-  embed_dim: 32,
-  num_heads: 2,
-  out_chans: 32,
-  adapter_channels: 8,
-  fact_rank: 4,
-  decoder_mlp_dim: 64,
-  iou_head_hidden_dim: 32,
-  num_classes: 13,
-  slices: 3,
-} as const;
+import { TINY_CONFIG } from './tiny_model.js';
 
 function maxRelErr(a: LossAndGradients, b: LossAndGradients): number {
   let worst = 0;
@@ -51,9 +35,9 @@ describe('data-parallel workers', () => {
   after(clearCompileCache);
 
   it('2 workers over 4 micro-batches = one executor; identical on every run', async () => {
-    const model = await loadMaSam({ config: CONFIG, seed: 5 });
+    const model = await loadMaSam({ config: TINY_CONFIG, seed: 5 });
     const rng = new Rng(8);
-    const [d, s] = [CONFIG.slices, CONFIG.img_size];
+    const [d, s] = [TINY_CONFIG.slices, TINY_CONFIG.img_size];
     const options = {
       config: model.config,
       weights: model.weights,
@@ -95,7 +79,7 @@ describe('data-parallel workers', () => {
     const p = makePhantom('ct', new Rng(3), { size: [40, 40, 8] });
     const data = new SliceCache([cacheCase('a', p.image, p.label, 32, 'ct')], 32, 'ct');
     const run = async (workers: number) => {
-      const model = await loadMaSam({ config: CONFIG, seed: 5 });
+      const model = await loadMaSam({ config: TINY_CONFIG, seed: 5 });
       const trainer = new Trainer(model.config, model.weights, model.trainable, data, {
         steps: 3,
         batch: 4,
@@ -114,7 +98,7 @@ describe('data-parallel workers', () => {
       return model.weights;
     };
     const initial = new Map(
-      [...(await loadMaSam({ config: CONFIG, seed: 5 })).weights].map(([n, t]) => [n, t.data]),
+      [...(await loadMaSam({ config: TINY_CONFIG, seed: 5 })).weights].map(([n, t]) => [n, t.data]),
     );
     const one = await run(1);
     const two = await run(2);

@@ -13,19 +13,9 @@ import { phantom } from '../src/cli/commands/phantom.js';
 import { train } from '../src/cli/commands/train.js';
 import { clearCompileCache } from '../src/runtime/index.js';
 import { runCommand } from './cli.js';
+import { TINY_OVERRIDES } from './tiny_model.js';
 
-const TINY = {
-  depth: 2,
-  global_attn_indexes: [1],
-  window_size: 2,
-  embed_dim: 32,
-  num_heads: 2,
-  out_chans: 32,
-  adapter_channels: 8,
-  fact_rank: 4,
-  decoder_mlp_dim: 64,
-  iou_head_hidden_dim: 32,
-};
+const TINY = TINY_OVERRIDES;
 
 interface Record {
   step: number;
@@ -145,7 +135,8 @@ describe('masam train (CLI)', () => {
     assert.match(two.err, /2 data-parallel workers on cpu, cpu/);
     const [a, b] = [losses(join(dir, 'one')), losses(join(dir, 'two'))];
     assert.equal(b.length, 3);
-    a.forEach((l, i) => assert.ok(Math.abs(b[i]! - l) <= 1e-5 * l, `step ${i + 1}: ${b[i]} vs ${l}`));
+    for (const [i, l] of a.entries())
+      assert.ok(Math.abs(b[i]! - l) <= 1e-5 * l, `step ${i + 1}: ${b[i]} vs ${l}`);
   });
 
   it('resumes to a new total with --steps, saying from which step, each step once in metrics.jsonl', async () => {

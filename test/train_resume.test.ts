@@ -17,26 +17,10 @@ import { trainRun } from '../src/train/loop.js';
 import { SliceCache, cacheCase } from '../src/train/slice_cache.js';
 import { resolveTrainConfig, trainingRecord } from '../src/train/train_config.js';
 import { Trainer } from '../src/train/trainer.js';
-
-const CONFIG = {
-  preset: 'small',
-  img_size: 32,
-  depth: 2,
-  global_attn_indexes: [1],
-  window_size: 2,
-  embed_dim: 32,
-  num_heads: 2,
-  out_chans: 32,
-  adapter_channels: 8,
-  fact_rank: 4,
-  decoder_mlp_dim: 64,
-  iou_head_hidden_dim: 32,
-  num_classes: 13,
-  slices: 3,
-} as const;
+import { TINY_CONFIG } from './tiny_model.js';
 
 async function setup(prompts?: PromptSpec) {
-  const model = await loadMaSam({ config: CONFIG, seed: 5 });
+  const model = await loadMaSam({ config: TINY_CONFIG, seed: 5 });
   const p = makePhantom('ct', new Rng(3), { size: [40, 40, 8] });
   const data = new SliceCache([cacheCase('a', p.image, p.label, 32, 'ct')], 32, 'ct');
   const options = {
