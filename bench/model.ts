@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMaSam } from '../src/api/model.js';
-import { Rng, hostTensor } from '../src/core/index.js';
+import { Rng, hostTensor, splitFirstAxis } from '../src/core/index.js';
 import { countParams } from '../src/models/masam/checkpoint.js';
 import { declareMaSamParams } from '../src/models/masam/masam.js';
 import { resolveConfig } from '../src/models/sam/config.js';
@@ -143,14 +143,9 @@ async function child(c: Case): Promise<ChildReport> {
             return [site.name, t] as const;
           }),
         );
-        const [is, ls] = [image.data.length / n, label.data.length / n];
         microBatches.push({
-          image: hostTensor(
-            'float32',
-            [micro, ...image.shape.slice(1)],
-            image.data.subarray(j * is, (j + 1) * is),
-          ),
-          label: hostTensor('int32', [micro * SLICES, SIZE, SIZE], label.data.subarray(j * ls, (j + 1) * ls)),
+          image: splitFirstAxis(image, n)[j]!,
+          label: splitFirstAxis(label, n)[j]!,
           noise,
         });
       }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { loadMaSam } from '../src/api/model.js';
-import { type HostTensor, Rng, hostTensor } from '../src/core/index.js';
+import { type HostTensor, Rng, hostTensor, splitFirstAxis } from '../src/core/index.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { clearCompileCache } from '../src/runtime/index.js';
 import {
@@ -29,16 +29,6 @@ function relErr(a: Float32Array, b: Float32Array): number {
     maxErr = Math.max(maxErr, Math.abs(a[i]! - b[i]!));
   }
   return maxRef === 0 ? maxErr : maxErr / maxRef;
-}
-
-/** First-axis split of a tensor into n equal parts. */
-function split<T extends HostTensor>(t: T, n: number): T[] {
-  const size = t.data.length / n;
-  const shape = [t.shape[0]! / n, ...t.shape.slice(1)];
-  return Array.from(
-    { length: n },
-    (_, j) => hostTensor(t.dtype, shape, t.data.subarray(j * size, (j + 1) * size) as never) as T,
-  );
 }
 
 /**
@@ -108,14 +98,18 @@ async function setup(trainableAll: boolean) {
     noise.set(site.name, t);
   }
   const microBatches = (n: number): StackBatch[] => {
-    const images = split(image, n);
-    const labels = split(label, n);
-    const [b, c, l] = [split(boxes, n), split(pointCoords, n), split(pointLabels, n)];
+    const images = splitFirstAxis(image, n);
+    const labels = splitFirstAxis(label, n);
+    const [b, c, l] = [
+      splitFirstAxis(boxes, n),
+      splitFirstAxis(pointCoords, n),
+      splitFirstAxis(pointLabels, n),
+    ];
     return images.map((img, j) => ({
       image: img,
       label: labels[j]!,
       prompts: { boxes: b[j]!, pointCoords: c[j]!, pointLabels: l[j]! },
-      noise: new Map([...noise].map(([name, t]) => [name, split(t, n)[j]!])),
+      noise: new Map([...noise].map(([name, t]) => [name, splitFirstAxis(t, n)[j]!])),
     }));
   };
   return { executor, microBatches, trainable };

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { MasamError } from '../core/errors.js';
-import { type HostTensor, hostTensor } from '../core/host_tensor.js';
+import { type HostTensor, hostTensor, splitFirstAxis } from '../core/host_tensor.js';
 import { Rng } from '../core/rng.js';
 import { Graph, type Value } from '../graph/index.js';
 import { readPth } from '../io/pth.js';
@@ -217,10 +217,10 @@ export class MaSamModel {
       this.executors.set(recompute, executor);
     }
     const n = b / m;
-    const [imageSize, labelSize] = [image.length / n, label.length / n];
-    const micro = Array.from({ length: n }, (_, j) => ({
-      image: hostTensor('float32', [m, d, c, h, w], image.subarray(j * imageSize, (j + 1) * imageSize)),
-      label: hostTensor('int32', [m * d, h, w], label.subarray(j * labelSize, (j + 1) * labelSize)),
+    const labels = splitFirstAxis(hostTensor('int32', [b * d, h, w], label), n);
+    const micro = splitFirstAxis(hostTensor('float32', shape, image), n).map((img, j) => ({
+      image: img,
+      label: labels[j]!,
     }));
     const r = await executor.lossAndGrads(micro);
     const gradsOut = new Map<string, ApiTensor>();

@@ -34,3 +34,15 @@ export function toFloat64(t: HostTensor): Float64Array {
   if (t.data instanceof BigInt64Array) return Float64Array.from(t.data, (v) => Number(v));
   return Float64Array.from(t.data as ArrayLike<number>);
 }
+
+/** `t` cut into `parts` equal runs along its first axis, as views of its data (micro-batches of stacks). */
+export function splitFirstAxis<D extends DType>(t: HostTensor<D>, parts: number): HostTensor<D>[] {
+  const rows = t.shape[0] ?? 0;
+  if (!Number.isInteger(parts) || parts < 1 || rows % parts !== 0)
+    throw new MasamError(`splitFirstAxis: ${rows} rows do not split into ${parts} equal parts`);
+  const size = t.data.length / parts;
+  const shape = [rows / parts, ...t.shape.slice(1)];
+  return Array.from({ length: parts }, (_, j) =>
+    hostTensor(t.dtype, shape, t.data.subarray(j * size, (j + 1) * size) as TypedArrayOf[D]),
+  );
+}

@@ -3,7 +3,7 @@
 // official schedule, validation Dice, and a state that checkpoints capture completely, so a resumed run
 // continues exactly where it stopped.
 import { MasamError } from '../core/errors.js';
-import { type HostTensor, hostTensor } from '../core/host_tensor.js';
+import { type HostTensor, hostTensor, splitFirstAxis } from '../core/host_tensor.js';
 import { Rng } from '../core/rng.js';
 import { type PromptSpec, foregroundBox, stackPrompts } from '../data/prompts.js';
 import { dicePerClass } from '../metrics/dice.js';
@@ -143,14 +143,6 @@ export class Trainer {
   private microBatches(batch: TrainingBatch): StackBatch[] {
     const m = this.microBatch;
     const n = this.options.batch / m;
-    const slices = <T extends HostTensor>(t: T): T[] => {
-      const shape = [t.shape[0]! / n, ...t.shape.slice(1)];
-      const size = t.data.length / n;
-      return Array.from(
-        { length: n },
-        (_, j) => hostTensor(t.dtype, shape, t.data.subarray(j * size, (j + 1) * size) as never) as T,
-      );
-    };
     const noise: Map<string, HostTensor<'float32'>>[] = Array.from({ length: n }, () => new Map());
     for (const site of this.executor.noiseSites(m)) {
       for (let j = 0; j < n; j++) {
@@ -159,12 +151,12 @@ export class Trainer {
         noise[j]!.set(site.name, t);
       }
     }
-    const images = slices(batch.image);
-    const labels = slices(batch.label);
+    const images = splitFirstAxis(batch.image, n);
+    const labels = splitFirstAxis(batch.label, n);
     const prompts = batch.prompts && {
-      boxes: slices(batch.prompts.boxes),
-      pointCoords: slices(batch.prompts.pointCoords),
-      pointLabels: slices(batch.prompts.pointLabels),
+      boxes: splitFirstAxis(batch.prompts.boxes, n),
+      pointCoords: splitFirstAxis(batch.prompts.pointCoords, n),
+      pointLabels: splitFirstAxis(batch.prompts.pointLabels, n),
     };
     return images.map((image, j) => ({
       image,
