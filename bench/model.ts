@@ -50,6 +50,7 @@ const CASES: readonly Case[] = [
     microBatch: 1,
     reps: 1,
   },
+  { name: 'vit_l_train_blocks', mode: 'train', preset: 'vit_l', recompute: 'blocks', reps: 1 },
   { name: 'vit_h_train_blocks', mode: 'train', preset: 'vit_h', recompute: 'blocks', reps: 1 },
   {
     name: 'vit_b_batch24_micro1',
@@ -275,6 +276,13 @@ export async function runModelBench(
   add('batch4_micro1_step_s', b4, 's', 'ViT-B, batch 4 as 4 exact micro-batches of 1 stack');
   add('batch4_stacks_per_s', b4 && 4 / b4, 'stacks/s', 'ViT-B throughput at batch 4 (micro-batch 1)');
   add('batch4_train_peak_rss_gb', r('vit_b_batch4_micro1')?.maxRssGB, 'GiB', 'max RSS at batch 4');
+  add(
+    'vit_l_train_step_s',
+    step('vit_l_train_blocks'),
+    's',
+    'ViT-L, batch 1, recompute blocks, after a warm-up step',
+  );
+  add('vit_l_train_peak_rss_gb', r('vit_l_train_blocks')?.maxRssGB, 'GiB', 'max RSS of the ViT-L process');
   add(
     'vit_h_train_step_s',
     step('vit_h_train_blocks'),
