@@ -2,6 +2,7 @@
 // deletes, truncation, splicing from another seed, repeated chunks and "interesting" integers and floats
 // written over header fields. Deterministic for a given Rng, so a finding replays from its seed.
 import type { Rng } from '../../src/core/rng.js';
+import { concatBytes } from '../../src/io/bytes.js';
 
 /** Values that sit on boundaries parsers get wrong: 0, ±1, sign bits, all-ones, 2^31, 2^53 and beyond. */
 const INTERESTING_INTS: readonly bigint[] = [
@@ -81,16 +82,6 @@ function writeInteresting(bytes: Uint8Array, rng: Rng): Uint8Array {
   return out;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 type Mutation = (bytes: Uint8Array, rng: Rng, other: Uint8Array) => Uint8Array;
 
 const MUTATIONS: readonly Mutation[] = [
@@ -113,12 +104,12 @@ const MUTATIONS: readonly Mutation[] = [
   (b, rng) => {
     const at = position(b, rng, true);
     const ins = Uint8Array.from({ length: 1 + rng.int(16) }, () => rng.int(256));
-    return concat(b.subarray(0, at), ins, b.subarray(at));
+    return concatBytes([b.subarray(0, at), ins, b.subarray(at)]);
   },
   // delete a range
   (b, rng) => {
     const at = position(b, rng, true);
-    return concat(b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + rng.int(64))));
+    return concatBytes([b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + rng.int(64)))]);
   },
   // truncate
   (b, rng) => b.slice(0, rng.uniform() < 0.5 ? position(b, rng, true) : rng.int(b.length + 1)),
@@ -126,10 +117,11 @@ const MUTATIONS: readonly Mutation[] = [
   (b, rng) => {
     const at = position(b, rng, false);
     const chunk = b.subarray(at, Math.min(b.length, at + 1 + rng.int(256)));
-    return concat(b.subarray(0, at), chunk, chunk, b.subarray(at + chunk.length));
+    return concatBytes([b.subarray(0, at), chunk, chunk, b.subarray(at + chunk.length)]);
   },
   // splice: the head of this input, the tail of another seed
-  (b, rng, other) => concat(b.subarray(0, rng.int(b.length + 1)), other.subarray(rng.int(other.length + 1))),
+  (b, rng, other) =>
+    concatBytes([b.subarray(0, rng.int(b.length + 1)), other.subarray(rng.int(other.length + 1))]),
   // overwrite with a chunk of another seed at the same offset (swaps a field between files)
   (b, rng, other) => {
     const out = b.slice();

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { type FileHandle, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { MasamError } from '../core/errors.js';
+import { isProcessAlive } from '../train/run_lock.js';
 
 /** A file could not be written; `path` is the file the caller asked for, `code` the system error code. */
 export class WriteError extends MasamError {
@@ -55,15 +56,6 @@ export async function removeQuietly(path: string): Promise<void> {
   await unlink(path).catch(() => undefined);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
-}
-
 /**
  * Deletes the temporary files in `dir` (not below it) that a killed writer left behind: those named by
  * tempPathFor whose PID is not a live process. A missing folder holds none.
@@ -74,7 +66,7 @@ export async function removeStaleTemporaries(dir: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of names) {
     const m = TEMP_NAME.exec(name);
-    if (m === null || isAlive(Number(m[2]))) continue;
+    if (m === null || isProcessAlive(Number(m[2]))) continue;
     await removeQuietly(join(dir, name));
     removed.push(join(dir, name));
   }

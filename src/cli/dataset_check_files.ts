@@ -1,11 +1,9 @@
 // The dataset integrity check on a folder: reads dataset.json and the folder listings, and hands
 // data/dataset_check.ts a reader of the dataset's volumes. Used by `masam info <dataset>` and
 // `masam train --check`.
-import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MasamError } from '../core/errors.js';
-import { parseDatasetJson } from '../data/dataset.js';
 import { type DatasetCheck, type DatasetCheckOptions, checkDataset } from '../data/dataset_check.js';
+import { listDatasetFolder, readDatasetInfo } from './dataset_files.js';
 import { readVolume } from './volume_files.js';
 
 /**
@@ -17,18 +15,8 @@ export async function checkDatasetFolder(
   root: string,
   options: DatasetCheckOptions = {},
 ): Promise<DatasetCheck> {
-  const jsonPath = join(root, 'dataset.json');
-  const text = await readFile(jsonPath, 'utf8').catch(() => {
-    throw new MasamError(`${root}: not an MSD / nnU-Net dataset (no dataset.json)`);
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new MasamError(`${jsonPath}: not valid JSON (${(err as Error).message})`);
-  }
-  const info = parseDatasetJson(json, jsonPath);
-  const list = (dir: string) => readdir(join(root, dir)).catch(() => [] as string[]);
+  const info = await readDatasetInfo(root);
+  const list = (dir: string) => listDatasetFolder(root, dir);
   return checkDataset(
     info,
     { imagesTr: await list('imagesTr'), labelsTr: await list('labelsTr'), imagesTs: await list('imagesTs') },

@@ -27,8 +27,8 @@ export interface Dataset {
   readonly cases: readonly CaseFiles[];
 }
 
-/** dataset.json and the case list of a dataset folder (no volumes read yet). */
-export async function openDataset(root: string): Promise<Dataset> {
+/** A dataset folder's dataset.json, parsed and checked; errors name the folder or the file. */
+export async function readDatasetInfo(root: string): Promise<DatasetInfo> {
   const jsonPath = join(root, 'dataset.json');
   let text: string;
   try {
@@ -42,11 +42,23 @@ export async function openDataset(root: string): Promise<Dataset> {
   } catch (err) {
     throw new MasamError(`${jsonPath}: not valid JSON (${(err as Error).message})`);
   }
-  const info = parseDatasetJson(json, jsonPath);
-  const list = async (dir: string) => readdir(join(root, dir)).catch(() => [] as string[]);
+  return parseDatasetJson(json, jsonPath);
+}
+
+/** The file names in one of a dataset's folders (imagesTr, labelsTr, imagesTs); none if it is missing. */
+export function listDatasetFolder(root: string, dir: string): Promise<string[]> {
+  return readdir(join(root, dir)).catch(() => []);
+}
+
+/** dataset.json and the case list of a dataset folder (no volumes read yet). */
+export async function openDataset(root: string): Promise<Dataset> {
+  const info = await readDatasetInfo(root);
   const cases = listCases(
     info,
-    { imagesTr: await list('imagesTr'), labelsTr: await list('labelsTr') },
+    {
+      imagesTr: await listDatasetFolder(root, 'imagesTr'),
+      labelsTr: await listDatasetFolder(root, 'labelsTr'),
+    },
     root,
   ).filter((c) => c.label !== null);
   if (cases.length === 0) throw new MasamError(`${root}: no labelled training cases in imagesTr/labelsTr`);

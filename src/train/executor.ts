@@ -117,6 +117,7 @@ export class Executor {
    * gives each micro-batch its own share.
    */
   noiseSites(stacks: number): readonly NoiseSite[] {
+    if (!this.options.dropout) return [];
     let sites = this.noiseSiteCache.get(stacks);
     if (!sites) {
       const cfg = this.config;
@@ -124,16 +125,14 @@ export class Executor {
       const source = new ParamSource({ graph, weights: new Map(), shapesOnly: true });
       const model = new MaSam(cfg, new ParamScope(source));
       const found: NoiseSite[] = [];
-      let h = model.embed(
-        graph.input('image', 'float32', [stacks, cfg.slices, 3, cfg.img_size, cfg.img_size]),
-      );
+      let h = model.embed(this.imageInput(graph, stacks));
       for (let i = 0; i < cfg.depth; i++) {
         h = model.block(i, h, cfg.slices, (site, shape) => {
           found.push({ name: `noise/${site}`, shape: [...shape] });
           return graph.input(`noise/${site}`, 'float32', shape);
         });
       }
-      sites = this.options.dropout ? found : [];
+      sites = found;
       this.noiseSiteCache.set(stacks, sites);
     }
     return sites;
@@ -346,7 +345,7 @@ export class Executor {
     const session = (await this.program(`block-fwd:${rep}:${dropout}:${stacks}`, (o) =>
       this.compileBlock(rep, stacks, dropout, null, o),
     )) as Session;
-    const r = await session.run(this.blockFeeds(session.inputs, i, { tokens }, noise));
+    const r = await session.run(this.feeds(session.inputs, { tokens }, noise, { rep, index: i }));
     return r['tokens_out'] as HostTensor<'float32'>;
   }
 
@@ -363,7 +362,10 @@ export class Executor {
       this.compileBlock(rep, stacks, this.options.dropout, { needInputGrad }, o),
     )) as GradientSession;
     const r = await program.run(
-      this.blockFeeds(program.inputs, i, { tokens, cotangent: tokensTensor(cotangent, tokens.shape) }, noise),
+      this.feeds(program.inputs, { tokens, cotangent: tokensTensor(cotangent, tokens.shape) }, noise, {
+        rep,
+        index: i,
+      }),
     );
     const grads = new Map<string, Float32Array | null>();
     for (const [name, g] of r.grads) if (name !== 'tokens') grads.set(renameBlock(name, rep, i), g);
@@ -373,34 +375,21 @@ export class Executor {
 
   // ---- feeds --------------------------------------------------------------------------------------------
 
-  /** Feeds for a program: named batch tensors, noise, and every other input is a weight by its name. */
+  /**
+   * Feeds for a program: named batch tensors, then noise and weights by input name. A shared block program
+   * traced for block `block.rep` gets block `block.index`'s noise and weights under its own input names.
+   */
   private feeds(
     inputs: readonly { name: string }[],
     named: Readonly<Record<string, HostTensor>>,
     noise: ReadonlyMap<string, HostTensor> = new Map(),
+    block?: { readonly rep: number; readonly index: number },
   ): Record<string, HostTensor> {
     const feeds: Record<string, HostTensor> = {};
     for (const { name } of inputs) {
-      const t = named[name] ?? noise.get(name) ?? this.options.weights.get(name);
-      if (!t) throw new MasamError(`executor: nothing to feed to input '${name}'`);
-      feeds[name] = t;
-    }
-    return feeds;
-  }
-
-  /** Feeds for a shared block program traced for block `rep`, filled with block i's weights and noise. */
-  private blockFeeds(
-    inputs: readonly { name: string }[],
-    i: number,
-    named: Readonly<Record<string, HostTensor>>,
-    noise: ReadonlyMap<string, HostTensor> = new Map(),
-  ): Record<string, HostTensor> {
-    const rep = this.representative[i]!;
-    const feeds: Record<string, HostTensor> = {};
-    for (const { name } of inputs) {
-      const own = renameBlock(name, rep, i);
+      const own = block ? renameBlock(name, block.rep, block.index) : name;
       const t = named[name] ?? noise.get(own) ?? this.options.weights.get(own);
-      if (!t) throw new MasamError(`executor: nothing to feed to input '${name}' of block ${i}`);
+      if (!t) throw new MasamError(`executor: nothing to feed to input '${own}'`);
       feeds[name] = t;
     }
     return feeds;

@@ -23,7 +23,8 @@ interface Holder {
   readonly since: string;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this PID runs on this machine (the lock's and temporary files' staleness test). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -74,7 +75,7 @@ export async function acquireRunLock(dir: string): Promise<RunLock> {
         `${dir} is locked by PID ${holder.pid} on host ${holder.host} (since ${holder.since}); ` +
           `if no masam train runs there any more, delete ${path}`,
       );
-    if (holder && isAlive(holder.pid))
+    if (holder && isProcessAlive(holder.pid))
       throw new MasamError(
         `${dir} is in use by another masam train (PID ${holder.pid}, since ${holder.since}); ` +
           `wait for it to finish, stop it, or train into another --out`,
