@@ -21,7 +21,7 @@ export async function runPipelineBench(): Promise<BenchResult> {
     const phantom = makePhantom('ct', new Rng(7), { size: [512, 512, 150] });
     const metrics: BenchMetric[] = [];
     for (const stride of [5, 1]) {
-      const r = await segmentVolume(phantom.image, opened.info, opened.run, {
+      const r = await segmentVolume(phantom.image, opened.model, {
         stride,
         onProgress: (done, total) => {
           if (done % 10 === 0) process.stderr.write(`stride ${stride}: ${done}/${total} stacks\n`);

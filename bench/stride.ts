@@ -56,7 +56,7 @@ export async function runStrideBench(): Promise<BenchResult> {
     }
 
     // Warm-up (session start-up, first-run allocations), untimed and unscored.
-    await segmentVolume(cases[0]!.phantom.image, info, model.run, { stride: depth });
+    await segmentVolume(cases[0]!.phantom.image, model.model, { stride: depth });
 
     const dice: Record<number, number[][]> = { [strides[0]]: [], [strides[1]]: [] }; // [case][organ]
     const seconds: Record<number, number[]> = { [strides[0]]: [], [strides[1]]: [] };
@@ -68,7 +68,7 @@ export async function runStrideBench(): Promise<BenchResult> {
       const order = n % 2 === 0 ? [...strides] : [...strides].reverse();
       const labels: Record<number, Uint8Array> = {};
       for (const stride of order) {
-        const r = await segmentVolume(phantom.image, info, model.run, { stride });
+        const r = await segmentVolume(phantom.image, model.model, { stride });
         labels[stride] = r.labels.data;
         seconds[stride]!.push(r.seconds);
         stacks[stride] = r.stacks;

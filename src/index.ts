@@ -19,10 +19,18 @@ export { type VolumePromptsJson, volumePrompts } from './infer/prompts.js';
 export {
   type SegmentOptions,
   type SegmentResult,
-  type StackRunner,
+  type SegmentRunOptions,
+  type SegmenterOptions,
+  VolumeSegmenter,
   segmentVolume,
-  sessionStackRunner,
 } from './infer/segment.js';
+export {
+  type SplitStages,
+  type StackModel,
+  imagePrompt,
+  sessionStackModel,
+  splitStackModel,
+} from './infer/stack_model.js';
 export { type DicomReadOptions, parseDicom, dicomSeriesToVolume, initDicomCodecs } from './io/dicom.js';
 export { type NiftiReadOptions, parseNifti, serializeNifti } from './io/nifti.js';
 export { readPth, writePth } from './io/pth.js';

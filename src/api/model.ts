@@ -1,6 +1,7 @@
 // The library API (issue 3): load MA-SAM from the official checkpoints, run it, get the official training
 // loss and gradients, export it. Node-side like cli/: it reads checkpoint files when given paths.
 import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { MasamError } from '../core/errors.js';
 import { type HostTensor, hostTensor, splitFirstAxis } from '../core/host_tensor.js';
@@ -230,60 +231,144 @@ export class MaSamModel {
   }
 
   /**
-   * Writes a self-contained inference model: image [batch, slices, 3, S, S] (0–1 scale) → `masks` logits
-   * [batch·slices, K, S, S] and `iou_predictions`; weights as initializers (external data `<file>.data`
-   * past 2 GB); metadata carries the config, class names and preprocessing. With `prompts`, the graph
-   * also takes `boxes` [batch·slices, 4] and, with point slots, `point_coords` [batch·slices, P, 2] and
-   * `point_labels` [batch·slices, P]. Atomic.
+   * Writes a self-contained inference model as one graph: image [batch, slices, 3, S, S] (0–1 scale) →
+   * `masks` logits [batch·slices, K, S, S] and `iou_predictions`; weights as initializers (external data
+   * `<file>.data` past 2 GB); metadata carries the config, class names and preprocessing. With `prompts`,
+   * the graph also takes `boxes` [batch·slices, 4] and, with point slots, `point_coords` [batch·slices, P, 2]
+   * and `point_labels` [batch·slices, P]. Atomic. For interactive use prefer exportSplit.
    */
   async exportOnnx(path: string, options: ExportOnnxOptions): Promise<void> {
-    const shape = [
-      options.batch ?? 1,
-      options.slices,
-      this.config.in_chans,
-      this.config.img_size,
-      this.config.img_size,
-    ];
     const graph = new Graph();
     const source = new ParamSource({ graph, weights: this.weights });
-    const images = shape[0]! * shape[1]!;
+    const image = graph.input('image', 'float32', this.stackShape(options));
     const spec = options.prompts;
     const out = new MaSam(this.config, new ParamScope(source)).forward(
-      graph.input('image', 'float32', shape),
-      spec && promptGraphInputs(graph, images, spec.points),
+      image,
+      spec && promptGraphInputs(graph, image.shape[0]! * image.shape[1]!, spec.points),
     );
+    await writeModelFiles([
+      {
+        path,
+        graph,
+        outputs: { masks: out.masks, iou_predictions: out.iouPredictions },
+        metadata: {
+          ...this.exportMetadata(options),
+          'masam.input': 'image [batch, slices, 3, S, S] float32 on the 0–1 scale; stack-major output rows',
+        },
+      },
+    ]);
+  }
+
+  /**
+   * Writes the model as two graphs in the folder `dir` (a split model, infer/stack_model.ts):
+   * `encoder.onnx`, image [batch, slices, 3, S, S] → `embeddings` [batch·slices, P, T, T], the heavy
+   * half that runs once per stack; and `decoder.onnx`, one image's `embeddings` [1, P, T, T] (and, with
+   * `prompts`, its `boxes` [1, 4], `point_coords` [1, P, 2], `point_labels` [1, P]) → `masks` [1, K, S, S]
+   * and `iou_predictions`, the light half that runs per prompt. Both carry the metadata; the pair is written
+   * atomically as one set.
+   */
+  async exportSplit(dir: string, options: ExportSplitOptions): Promise<void> {
+    const model = (graph: Graph) =>
+      new MaSam(this.config, new ParamScope(new ParamSource({ graph, weights: this.weights })));
+    const encoderGraph = new Graph();
+    const image = encoderGraph.input('image', 'float32', this.stackShape(options));
+    const masam = model(encoderGraph);
+    let tokens = masam.embed(image);
+    for (let i = 0; i < this.config.depth; i++) tokens = masam.block(i, tokens, options.slices);
+    const embeddings = masam.neck(tokens);
+
+    const decoderGraph = new Graph();
+    const spec = options.prompts;
+    const decoded = model(decoderGraph).decode(
+      decoderGraph.input('embeddings', 'float32', [1, ...embeddings.shape.slice(1)]),
+      spec && promptGraphInputs(decoderGraph, 1, spec.points),
+    );
+    const metadata = this.exportMetadata(options);
+    await mkdir(dir, { recursive: true });
+    await writeModelFiles([
+      {
+        path: join(dir, SPLIT_ENCODER_FILE),
+        graph: encoderGraph,
+        outputs: { embeddings },
+        metadata: {
+          ...metadata,
+          'masam.part': 'encoder',
+          'masam.input': 'image [batch, slices, 3, S, S] float32 on the 0–1 scale; stack-major output rows',
+        },
+      },
+      {
+        path: join(dir, SPLIT_DECODER_FILE),
+        graph: decoderGraph,
+        outputs: { masks: decoded.masks, iou_predictions: decoded.iouPredictions },
+        metadata: {
+          ...metadata,
+          'masam.part': 'decoder',
+          'masam.input': "one image's embeddings [1, P, T, T] (a row of the encoder's output)",
+        },
+      },
+    ]);
+  }
+
+  /** The exported image input [batch, slices, C, S, S]. */
+  private stackShape(options: Pick<ExportOnnxOptions, 'batch' | 'slices'>): number[] {
+    const batch = options.batch ?? 1;
+    if (!Number.isInteger(batch) || batch < 1) throw new MasamError(`export: batch ${batch} must be ≥ 1`);
+    return [batch, options.slices, this.config.in_chans, this.config.img_size, this.config.img_size];
+  }
+
+  /** The masam.* metadata an exported model describes itself with (infer/model_info.ts reads it). */
+  private exportMetadata(options: ExportOnnxOptions): Record<string, string> {
     const classNames =
       options.classNames ??
       Array.from({ length: this.config.num_classes + 1 }, (_, i) => (i === 0 ? 'background' : `class_${i}`));
     if (classNames.length !== this.config.num_classes + 1) {
       throw new MasamError(
-        `exportOnnx: ${classNames.length} class names for ${this.config.num_classes + 1} classes (background included)`,
+        `export: ${classNames.length} class names for ${this.config.num_classes + 1} classes (background included)`,
       );
     }
-    const location = `${basename(path)}.data`;
-    const exported = exportModel(graph, {
-      outputs: { masks: out.masks, iou_predictions: out.iouPredictions },
+    return {
+      'masam.format': '1',
+      'masam.config': JSON.stringify(this.config),
+      'masam.class_names': JSON.stringify(classNames),
+      'masam.preprocessing': JSON.stringify(options.preprocessing ?? { modality: 'ct' }),
+      'masam.slices': String(options.slices),
+      ...(options.prompts && { 'masam.prompts': JSON.stringify({ points: options.prompts.points }) }),
+    };
+  }
+}
+
+/** The two graphs of a split model folder (MaSamModel.exportSplit). */
+export const SPLIT_ENCODER_FILE = 'encoder.onnx';
+export const SPLIT_DECODER_FILE = 'decoder.onnx';
+
+interface ModelFile {
+  readonly path: string;
+  readonly graph: Graph;
+  readonly outputs: Readonly<Record<string, Value>>;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/**
+ * Serialises each graph and writes all files and their
+ * external data as one atomic set: a failed write leaves the previous set, never a new model beside old
+ * weights.
+ */
+async function writeModelFiles(files: readonly ModelFile[]): Promise<void> {
+  const writes: [string, Uint8Array | readonly Uint8Array[]][] = [];
+  for (const file of files) {
+    const location = `${basename(file.path)}.data`;
+    const exported = exportModel(file.graph, {
+      outputs: file.outputs,
       graphName: 'masam',
       externalDataLocation: location,
-      metadata: {
-        'masam.format': '1',
-        'masam.config': JSON.stringify(this.config),
-        'masam.class_names': JSON.stringify(classNames),
-        'masam.preprocessing': JSON.stringify(options.preprocessing ?? { modality: 'ct' }),
-        'masam.slices': String(options.slices),
-        ...(spec && { 'masam.prompts': JSON.stringify({ points: spec.points }) }),
-        'masam.input': 'image [batch, slices, 3, S, S] float32 on the 0–1 scale; stack-major output rows',
-      },
+      metadata: file.metadata,
     });
-    // The model and its external data as one set: a failed write leaves the previous pair, never a new
-    // model beside old weights.
-    await writeFilesAtomic([
-      ...(exported.externalData
-        ? [[join(dirname(path), location), exported.externalData.chunks] as const]
-        : []),
-      [path, exported.model],
-    ]);
+    const bytes = exported.model;
+    if (exported.externalData)
+      writes.push([join(dirname(file.path), location), exported.externalData.chunks]);
+    writes.push([file.path, bytes]);
   }
+  await writeFilesAtomic(writes);
 }
 
 export interface ExportOnnxOptions {
@@ -298,6 +383,8 @@ export interface ExportOnnxOptions {
   /** Export the box-prompted variant (spec §11) with this many point slots per image. */
   readonly prompts?: PromptSpec;
 }
+
+export type ExportSplitOptions = ExportOnnxOptions;
 
 export interface LossAndGradsOptions {
   /** [b, d, 3, H, W] with d, H, W the model's. */

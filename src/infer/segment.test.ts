@@ -18,7 +18,9 @@ import { resolveConfig } from '../models/sam/config.js';
 import type { Session } from '../runtime/session.js';
 import type { ModelInfo, Preprocessing } from './model_info.js';
 import { LABEL_COLOURS, overlayMontage, pickSlices } from './overlay.js';
-import { type StackRunner, segmentVolume, sessionStackRunner } from './segment.js';
+import { fnModel, type StackFunction } from '../../test/stack_models.js';
+import { segmentVolume } from './segment.js';
+import { sessionStackModel } from './stack_model.js';
 
 const K = 3;
 const AFFINE: Affine = [
@@ -59,7 +61,7 @@ function ctVolume(
 function pointRunner(
   info: ModelInfo,
   options: { bias?: (t: number, c: number, call: number) => number; seen?: Float32Array[] } = {},
-): StackRunner {
+): StackFunction {
   const d = info.slices;
   const plane = info.imageSize * info.imageSize;
   let call = 0;
@@ -87,7 +89,7 @@ describe('segmentVolume (spec 10.2)', () => {
   it("puts each voxel's class back on that voxel, first and last slices included, geometry kept", async () => {
     const info = infoFor('ct');
     const volume = ctVolume(16, 16, 7);
-    const { labels, stacks } = await segmentVolume(volume, info, pointRunner(info));
+    const { labels, stacks } = await segmentVolume(volume, fnModel(info, pointRunner(info)));
     assert.equal(stacks, 7);
     assert.deepEqual(labels.shape, [16, 16, 7]);
     assert.deepEqual(labels.spacing, [0.8, 0.7, 2.5]);
@@ -100,7 +102,7 @@ describe('segmentVolume (spec 10.2)', () => {
     const [nx, ny, nz] = [16, 16, 6];
     const volume = ctVolume(nx, ny, nz);
     const seen: Float32Array[] = [];
-    await segmentVolume(volume, info, pointRunner(info, { seen }));
+    await segmentVolume(volume, fnModel(info, pointRunner(info, { seen })));
     const centres = stackCentres(nz);
     assert.equal(seen.length, centres.length);
     seen.forEach((stack, s) => {
@@ -132,7 +134,7 @@ describe('segmentVolume (spec 10.2)', () => {
       const volume = ctVolume(nx, ny, nz);
       // A bias that depends on the depth position t: merging an edge copy's output would show.
       const bias = (t: number, c: number, call: number) => 3.5 * Math.sin(1.7 * t + 0.9 * c + 0.37 * call);
-      const result = await segmentVolume(volume, info, pointRunner(info, { bias }), {
+      const result = await segmentVolume(volume, fnModel(info, pointRunner(info, { bias })), {
         stride,
         probabilities: true,
       });
@@ -175,9 +177,13 @@ describe('segmentVolume (spec 10.2)', () => {
     const info = infoFor('ct');
     const volume = ctVolume(16, 16, 5);
     const bias = (t: number, c: number) => Math.cos(t + 2 * c);
-    const { labels, probabilities } = await segmentVolume(volume, info, pointRunner(info, { bias }), {
-      probabilities: true,
-    });
+    const { labels, probabilities } = await segmentVolume(
+      volume,
+      fnModel(info, pointRunner(info, { bias })),
+      {
+        probabilities: true,
+      },
+    );
     assert.ok(probabilities);
     assert.deepEqual(probabilities.shape, [16, 16, 5, K]);
     assert.deepEqual(probabilities.affine, AFFINE);
@@ -197,11 +203,10 @@ describe('segmentVolume (spec 10.2)', () => {
     const progress: [number, number][] = [];
     const r = await segmentVolume(
       volume,
-      info,
-      (s) => {
+      fnModel(info, (s) => {
         calls++;
         return inner(s);
-      },
+      }),
       { stride: 5, onProgress: (done, total) => progress.push([done, total]) },
     );
     assert.equal(calls, 3);
@@ -218,11 +223,11 @@ describe('segmentVolume (spec 10.2)', () => {
     const info = infoFor('ct');
     for (const nz of [2, 3, 4]) {
       const volume = ctVolume(16, 16, nz);
-      const { labels } = await segmentVolume(volume, info, pointRunner(info));
+      const { labels } = await segmentVolume(volume, fnModel(info, pointRunner(info)));
       assert.deepEqual(labels.data, expectedLabels(volume));
     }
     await assert.rejects(
-      segmentVolume(ctVolume(16, 16, 1), info, pointRunner(info), { source: 'slice.nii' }),
+      segmentVolume(ctVolume(16, 16, 1), fnModel(info, pointRunner(info)), { source: 'slice.nii' }),
       /slice\.nii: a 2D image \[16, 16, 1\] \(one slice\)/,
     );
   });
@@ -237,7 +242,7 @@ describe('segmentVolume (spec 10.2)', () => {
       // or more inside a band, the label must be exact. The window ends keep the stack min-max fixed.
       const level = (i: number, j: number, k: number) => Math.floor(i / 6) + 2 * Math.floor(j / 6) + k;
       const volume = ctVolume(nx, ny, 4, level, [-200, -150, 20, 180, 250]);
-      const { labels } = await segmentVolume(volume, info, pointRunner(info));
+      const { labels } = await segmentVolume(volume, fnModel(info, pointRunner(info)));
       assert.deepEqual(labels.shape, [nx, ny, 4]);
       const want = expectedLabels(volume);
       let checked = 0;
@@ -261,7 +266,7 @@ describe('segmentVolume (spec 10.2)', () => {
     const info = infoFor('mri');
     const volume = ctVolume(16, 16, 6);
     const seen: Float32Array[] = [];
-    const { labels } = await segmentVolume(volume, info, pointRunner(info, { seen }));
+    const { labels } = await segmentVolume(volume, fnModel(info, pointRunner(info, { seen })));
     assert.deepEqual(labels.shape, [16, 16, 6]);
     for (const stack of seen) {
       const min = stack.reduce((a, b) => Math.min(a, b));
@@ -286,7 +291,7 @@ describe('segmentVolume (spec 10.2)', () => {
       spacing: [1, 1, 1, 1],
       affine: FRAMES_AFFINE,
     };
-    const run: StackRunner = async (stack) => {
+    const run: StackFunction = async (stack) => {
       const out = new Float32Array(5 * K * plane);
       for (let t = 0; t < 5; t++)
         for (let c = 0; c < 3; c++)
@@ -297,7 +302,7 @@ describe('segmentVolume (spec 10.2)', () => {
           }
       return out;
     };
-    const { labels } = await segmentVolume(volume, info, run);
+    const { labels } = await segmentVolume(volume, fnModel(info, run));
     assert.deepEqual(labels.shape, [nx, ny, nz]);
     assert.deepEqual(labels.affine, FRAMES_AFFINE);
     for (let v = 0; v < plane * nz; v++) {
@@ -317,12 +322,12 @@ describe('segmentVolume (spec 10.2)', () => {
     };
     const ct = infoFor('ct');
     await assert.rejects(
-      segmentVolume(rgb, ct, pointRunner(ct), { source: 'clip/' }),
+      segmentVolume(rgb, fnModel(ct, pointRunner(ct)), { source: 'clip/' }),
       /clip\/: the model is for CT.*RGB frames.*video/,
     );
     const video = infoFor('video');
     await assert.rejects(
-      segmentVolume(ctVolume(16, 16, 3), video, pointRunner(video), { source: 'a.nii.gz' }),
+      segmentVolume(ctVolume(16, 16, 3), fnModel(video, pointRunner(video)), { source: 'a.nii.gz' }),
       /a\.nii\.gz: the model is for video.*grey 3D volume/,
     );
   });
@@ -330,7 +335,10 @@ describe('segmentVolume (spec 10.2)', () => {
   it('rejects a runner that returns the wrong number of logits', async () => {
     const info = infoFor('ct');
     await assert.rejects(
-      segmentVolume(ctVolume(16, 16, 3), info, async () => new Float32Array(10)),
+      segmentVolume(
+        ctVolume(16, 16, 3),
+        fnModel(info, async () => new Float32Array(10)),
+      ),
       /returned 10 values.*\[5, 3, 16, 16\]/,
     );
   });
@@ -347,11 +355,10 @@ describe('segmentVolume with prompts (box-prompted model)', () => {
     const inner = pointRunner(info);
     const r = await segmentVolume(
       volume,
-      info,
-      (stack, p) => {
+      fnModel(info, (stack, p) => {
         fed.push({ boxes: Array.from(p!.boxes), labels: Array.from(p!.pointLabels) });
         return inner(stack);
-      },
+      }),
       { prompts, probabilities: true },
     );
     // Centres 4..10 hold one of slices 6..8 (h = 2).
@@ -385,21 +392,24 @@ describe('segmentVolume with prompts (box-prompted model)', () => {
     const volume = ctVolume(16, 16, 6);
     const run = pointRunner(info);
     await assert.rejects(
-      segmentVolume(volume, info, run, { source: 'ct.nii' }),
+      segmentVolume(volume, fnModel(info, run), { source: 'ct.nii' }),
       /ct\.nii: the model is box-prompted/,
     );
     await assert.rejects(
-      segmentVolume(volume, infoFor('ct'), run, { prompts: new Array(6).fill(box(0)), source: 'ct.nii' }),
+      segmentVolume(volume, fnModel(infoFor('ct'), run), {
+        prompts: new Array(6).fill(box(0)),
+        source: 'ct.nii',
+      }),
       /ct\.nii: the model takes no prompts/,
     );
     await assert.rejects(
-      segmentVolume(volume, info, run, { prompts: [box(0)] }),
+      segmentVolume(volume, fnModel(info, run), { prompts: [box(0)] }),
       /prompts for 1 slices, the volume has 6/,
     );
   });
 });
 
-describe('sessionStackRunner', () => {
+describe('sessionStackModel', () => {
   const info = infoFor('ct');
   const per = 5 * 3 * 16 * 16;
   const fake = (batch: number, fed: Float32Array[]): Session => ({
@@ -418,8 +428,9 @@ describe('sessionStackRunner', () => {
 
   it("pads a batch-2 model with zeros and returns the first stack's rows", async () => {
     const fed: Float32Array[] = [];
-    const run = sessionStackRunner(fake(2, fed), info);
-    const out = await run(new Float32Array(per).fill(0.5));
+    const model = sessionStackModel(fake(2, fed), info);
+    const [out] = await model.logits([new Float32Array(per).fill(0.5)]);
+    if (!out) throw new Error('no logits');
     assert.equal(out.length, 5 * K * 256);
     assert.equal(out[out.length - 1], 4);
     assert.equal(fed[0]!.length, 2 * per);
@@ -444,11 +455,11 @@ describe('sessionStackRunner', () => {
       },
       release: async () => undefined,
     };
-    const run = sessionStackRunner(session, prompted);
+    const model = sessionStackModel(session, prompted);
     const boxes = Float32Array.from({ length: 20 }, (_, i) => i + 1);
     const pointCoords = new Float32Array(20).fill(3);
     const pointLabels = new Float32Array(10).fill(1);
-    await run(new Float32Array(per), { boxes, pointCoords, pointLabels });
+    await model.logits([new Float32Array(per)], [{ boxes, pointCoords, pointLabels }]);
     const f = feeds[0]!;
     assert.deepEqual(Array.from(f['boxes']!.data as Float32Array).slice(0, 20), Array.from(boxes));
     assert.ok((f['boxes']!.data as Float32Array).subarray(20).every((v) => v === 0));
@@ -457,15 +468,15 @@ describe('sessionStackRunner', () => {
       ...new Array(10).fill(-1),
     ]);
     assert.equal(f['point_coords']!.shape.join(), '10,2,2');
-    await assert.rejects(run(new Float32Array(per)), /the model is box-prompted, the stack has no prompts/);
+    await assert.rejects(model.logits([new Float32Array(per)]), /the model is box-prompted, give prompts/);
     assert.throws(
-      () => sessionStackRunner({ ...session, inputs: session.inputs.slice(0, 2) }, prompted),
+      () => sessionStackModel({ ...session, inputs: session.inputs.slice(0, 2) }, prompted),
       /input 'point_coords' float32 \[10, 2, 2\] is missing/,
     );
   });
 
   it('rejects a session whose input does not match the metadata', () => {
-    assert.throws(() => sessionStackRunner(fake(1, []), infoFor('ct', 32)), /\[B, 5, 3, 32, 32\]/);
+    assert.throws(() => sessionStackModel(fake(1, []), infoFor('ct', 32)), /\[B, 5, 3, 32, 32\]/);
   });
 });
 

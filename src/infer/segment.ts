@@ -20,38 +20,34 @@
 // holding a prompted slice run, and slices without a prompt are background (the official code has no
 // prompted test script, spec §11 "Inference").
 import { MasamError } from '../core/errors.js';
-import { type HostTensor, hostTensor } from '../core/host_tensor.js';
-import { type SlicePrompt, type StackPrompts, stackPrompts } from '../data/prompts.js';
+import { hostTensor } from '../core/host_tensor.js';
+import { type SlicePrompt, stackPrompts } from '../data/prompts.js';
 import { argmaxClasses, stackCentres, stackSliceIndices } from '../data/slices.js';
 import { zoomToShape } from '../data/zoom.js';
 import type { Volume } from '../io/volume.js';
-import type { Session } from '../runtime/session.js';
 import type { ModelInfo } from './model_info.js';
+import { type StackModel, imagePrompt } from './stack_model.js';
 import { type ModelGrid, modelStack, prepareModelGrid } from './stacks.js';
 
-/**
- * Runs the model on one stack: float32 [1, D, 3, S, S] on the 0–1 scale (and, for a box-prompted model,
- * the stack's prompts) → logits [D, K, S, S].
- */
-export type StackRunner = (stack: Float32Array, prompts?: StackPrompts) => Promise<Float32Array>;
-
-export interface SegmentOptions {
+/** Options of one VolumeSegmenter.segment run. */
+export interface SegmentRunOptions {
   /** Slices between stack centres: 1 = the official overlapping sweep (default), D = non-overlapping. */
   readonly stride?: number;
   /** Also return the averaged class probabilities. */
   readonly probabilities?: boolean;
-  /** Called after each stack with the stacks done and the total. */
+  /** Called after each run of stacks with the stacks done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
-  /** Names the input in errors (e.g. its file); default 'input'. */
-  readonly source?: string;
-  /** Refuse NaN/±Inf voxels instead of replacing them (stacks.ts, nonFiniteVoxelWarning); default false. */
-  readonly strict?: boolean;
   /**
    * Per-slice prompts on the model plane (infer/prompts.ts), required by a box-prompted model: only
    * stacks that hold a prompted slice run, and slices without a prompt are background.
    */
   readonly prompts?: readonly (SlicePrompt | null)[];
+  /** Stops the run between model calls (the viewer's Cancel, a server's timeout). */
+  readonly signal?: AbortSignal;
 }
+
+/** Options of segmentVolume: one run's options and the segmenter's. */
+export interface SegmentOptions extends SegmentRunOptions, Omit<SegmenterOptions, 'keepEmbeddings'> {}
 
 export interface SegmentResult {
   /** Class index per voxel: the input's in-plane shape and slices ([nx, ny, nz]), spacing and affine. */
@@ -131,133 +127,235 @@ function planeToInput(
   else out.set(zoomToShape(hostTensor('float32', [s, s], stored), [ny, nx], { order: 0 }).data, offset);
 }
 
+/** Options of a VolumeSegmenter. */
+export interface SegmenterOptions {
+  /** Names the input in errors (e.g. its file); default 'input'. */
+  readonly source?: string;
+  /** Refuse NaN/±Inf voxels instead of replacing them (stacks.ts, nonFiniteVoxelWarning); default false. */
+  readonly strict?: boolean;
+  /**
+   * Keep each stack's image embeddings (split models) so that later `segment` calls — a new prompt, another
+   * stride — run only the decoder for stacks already encoded. Default true; segmentVolume turns it off.
+   */
+  readonly keepEmbeddings?: boolean;
+}
+
 /**
- * Segments `volume` with an exported model (`info` from its metadata) run through `run`, as the official
- * test script does (spec 10.2): every slice of the third voxel axis k is a stack centre at stride 1.
- * @example const { labels } = await segmentVolume(ct, info, sessionStackRunner(session, info));
- * @throws MasamError when the input does not fit the model's modality (naming `options.source`) or the
- *   runner returns the wrong number of logits
+ * One volume on the model's grid, segmented as often as a caller likes: the viewer and a server keep one
+ * per open volume, so that a prompt edit re-runs only the decoder (split models keep each stack's
+ * embeddings; a one-graph model re-runs whole stacks).
  */
-export async function segmentVolume(
-  volume: Volume,
-  info: ModelInfo,
-  run: StackRunner,
-  options: SegmentOptions = {},
-): Promise<SegmentResult> {
-  const start = performance.now();
-  const grid = prepareModelGrid(volume, info, options.source ?? 'input', { strict: options.strict ?? false });
-  const { nx, ny, nz } = grid.input;
-  const depth = grid.depth;
-  const h = (depth - 1) / 2;
-  const classes = info.classNames.length;
-  if (classes > 256) throw new MasamError(`segmentVolume: ${classes} classes do not fit uint8 labels`);
-  const pixels = grid.size * grid.size;
-  const slicePlane = classes * pixels;
-  const prompts = checkPrompts(info, options.prompts, nz, options.source ?? 'input');
-  const prompted = (z: number): boolean => !prompts || prompts[z] !== null;
-  const centres = stackCentres(nz, { depth, stride: options.stride ?? 1 }).filter(
-    (c) => !prompts || stackSliceIndices(nz, c, depth).some(prompted),
-  );
-  const inPlane = nx * ny;
-  const labels = new Uint8Array(inPlane * nz);
-  const probs = options.probabilities ? new Float32Array(inPlane * nz * classes) : undefined;
-  const pending = new Map<number, Pending>();
-  const stackProbs = new Float32Array(depth * slicePlane); // one stack's probabilities
-  const scratchMax = new Float32Array(pixels);
-  const scratchSum = new Float32Array(pixels);
-  const finished = new Uint8Array(nz);
+export class VolumeSegmenter {
+  private readonly grid: ModelGrid;
+  private readonly embeddings = new Map<number, Float32Array>();
+  /** Stacks through the image encoder so far (a one-graph model counts every stack it runs). */
+  encodedStacks = 0;
+  /** Slice images through the decoder so far (split models only). */
+  decodedImages = 0;
 
-  // Background everywhere: the label 0 and, with probabilities, class 0 at 1.
-  const background = (z: number): void => {
-    probs?.fill(1, z * inPlane, (z + 1) * inPlane);
-  };
-  const finish = (z: number, acc: Pending): void => {
-    finished[z] = 1;
-    if (!prompted(z)) {
-      background(z);
-      return;
-    }
-    const mean = acc.sum;
-    const k = acc.count;
-    for (let p = 0; p < mean.length; p++) mean[p] = mean[p]! / k;
-    // ≤ 256 classes (checked above): argmaxClasses returns a Uint8Array.
-    const best = argmaxClasses(hostTensor('float32', [1, classes, grid.size, grid.size], mean));
-    planeToInput(best as Uint8Array, grid, labels, z * inPlane);
-    if (probs) {
-      for (let c = 0; c < classes; c++) {
-        // Class c of slice z: (i, j, k, c) sits at i + nx·(j + ny·(k + nz·c)).
-        planeToInput(mean.subarray(c * pixels, (c + 1) * pixels), grid, probs, (c * nz + z) * inPlane);
+  constructor(
+    private readonly volume: Volume,
+    readonly model: StackModel,
+    private readonly options: SegmenterOptions = {},
+  ) {
+    this.grid = prepareModelGrid(volume, model.info, options.source ?? 'input', {
+      strict: options.strict ?? false,
+    });
+  }
+
+  /** Stacks whose embeddings are kept. */
+  get cachedStacks(): number {
+    return this.embeddings.size;
+  }
+
+  /**
+   * Segments the volume as the official test script does (spec 10.2): every slice of the third voxel axis
+   * k is a stack centre at stride 1.
+   * @throws MasamError when prompts do not fit the model, or the model returns the wrong number of logits
+   * @throws the signal's reason (an AbortError) when `options.signal` aborts; nothing is half-written
+   */
+  async segment(options: SegmentRunOptions = {}): Promise<SegmentResult> {
+    const start = performance.now();
+    const { grid, model, volume } = this;
+    const info = model.info;
+    const source = this.options.source ?? 'input';
+    const { nx, ny, nz } = grid.input;
+    const depth = grid.depth;
+    const h = (depth - 1) / 2;
+    const classes = info.classNames.length;
+    if (classes > 256) throw new MasamError(`segmentVolume: ${classes} classes do not fit uint8 labels`);
+    const pixels = grid.size * grid.size;
+    const slicePlane = classes * pixels;
+    const prompts = checkPrompts(info, options.prompts, nz, source);
+    const points = info.prompts?.points ?? 0;
+    const prompted = (z: number): boolean => !prompts || prompts[z] !== null;
+    const centres = stackCentres(nz, { depth, stride: options.stride ?? 1 }).filter(
+      (c) => !prompts || stackSliceIndices(nz, c, depth).some(prompted),
+    );
+    const inPlane = nx * ny;
+    const labels = new Uint8Array(inPlane * nz);
+    const probs = options.probabilities ? new Float32Array(inPlane * nz * classes) : undefined;
+    const pending = new Map<number, Pending>();
+    const imageProbs = new Float32Array(slicePlane); // one slice image's probabilities
+    const scratchMax = new Float32Array(pixels);
+    const scratchSum = new Float32Array(pixels);
+    const finished = new Uint8Array(nz);
+
+    // Background everywhere: the label 0 and, with probabilities, class 0 at 1.
+    const background = (z: number): void => {
+      probs?.fill(1, z * inPlane, (z + 1) * inPlane);
+    };
+    const finish = (z: number, acc: Pending): void => {
+      finished[z] = 1;
+      if (!prompted(z)) {
+        background(z);
+        return;
       }
-    }
-  };
-
-  for (let s = 0; s < centres.length; s++) {
-    const centre = centres[s]!;
-    const stackPrompt =
-      prompts &&
-      stackPrompts(
-        stackSliceIndices(nz, centre, depth).map((z) => prompts[z]!),
-        info.prompts!,
-      );
-    const logits = await run(modelStack(grid, centre), stackPrompt);
-    if (logits.length !== depth * slicePlane) {
-      throw new MasamError(
-        `segmentVolume: the model returned ${logits.length} values for a stack, expected logits ` +
-          `[${depth}, ${classes}, ${grid.size}, ${grid.size}] (${depth * slicePlane})`,
-      );
-    }
-    softmaxClasses(logits, stackProbs, depth, classes, scratchMax, scratchSum);
-    for (let t = 0; t < depth; t++) {
-      const z = centre - h + t;
-      if (z < 0 || z >= nz) continue; // an edge-replicated copy: dropped (spec 10.2)
+      const mean = acc.sum;
+      const k = acc.count;
+      for (let p = 0; p < mean.length; p++) mean[p] = mean[p]! / k;
+      // ≤ 256 classes (checked above): argmaxClasses returns a Uint8Array.
+      const best = argmaxClasses(hostTensor('float32', [1, classes, grid.size, grid.size], mean));
+      planeToInput(best as Uint8Array, grid, labels, z * inPlane);
+      if (probs) {
+        for (let c = 0; c < classes; c++) {
+          // Class c of slice z: (i, j, k, c) sits at i + nx·(j + ny·(k + nz·c)).
+          planeToInput(mean.subarray(c * pixels, (c + 1) * pixels), grid, probs, (c * nz + z) * inPlane);
+        }
+      }
+    };
+    /** Adds one slice image's logits [K, S, S] to the average of slice z. */
+    const add = (z: number, logits: Float32Array): void => {
+      if (logits.length !== slicePlane) {
+        throw new MasamError(
+          `segmentVolume: the model returned ${logits.length} values for a slice image, expected logits ` +
+            `[${classes}, ${grid.size}, ${grid.size}] (${slicePlane})`,
+        );
+      }
+      softmaxClasses(logits, imageProbs, 1, classes, scratchMax, scratchSum);
       let acc = pending.get(z);
       if (!acc) {
         acc = { sum: new Float32Array(slicePlane), count: 0 };
         pending.set(z, acc);
       }
       const sum = acc.sum;
-      const o = t * slicePlane;
-      for (let i = 0; i < slicePlane; i++) sum[i]! += stackProbs[o + i];
+      for (let i = 0; i < slicePlane; i++) sum[i]! += imageProbs[i];
       acc.count++;
-    }
-    // Later stacks start at slice (next centre − h): everything before it is final.
-    const next = centres[s + 1];
-    const limit = next === undefined ? nz : next - h;
-    for (const [z, acc] of pending) {
-      if (z < limit) {
-        finish(z, acc);
-        pending.delete(z);
+    };
+    const stackPromptsAt = (centre: number) =>
+      prompts &&
+      stackPrompts(
+        stackSliceIndices(nz, centre, depth).map((z) => prompts[z]!),
+        info.prompts!,
+      );
+
+    for (let s = 0; s < centres.length; s += model.batch) {
+      options.signal?.throwIfAborted();
+      const chunk = centres.slice(s, s + model.batch);
+      const split = model.split;
+      if (split) {
+        const missing = chunk.filter((c) => !this.embeddings.has(c));
+        const encoded = missing.length > 0 ? await split.encode(missing.map((c) => modelStack(grid, c))) : [];
+        this.encodedStacks += missing.length;
+        const fresh = new Map(missing.map((c, i) => [c, encoded[i]!]));
+        for (const centre of chunk) {
+          options.signal?.throwIfAborted();
+          const embedding = fresh.get(centre) ?? this.embeddings.get(centre)!;
+          if (this.options.keepEmbeddings ?? true) this.embeddings.set(centre, embedding);
+          const perImage = embedding.length / depth;
+          const sp = stackPromptsAt(centre);
+          for (let t = 0; t < depth; t++) {
+            const z = centre - h + t;
+            // Edge-replicated copies are dropped (spec 10.2), slices without a prompt are background:
+            // neither is decoded.
+            if (z < 0 || z >= nz || !prompted(z)) continue;
+            const image = embedding.subarray(t * perImage, (t + 1) * perImage);
+            add(z, await split.decode(image, sp && imagePrompt(sp, t, points)));
+            this.decodedImages++;
+          }
+        }
+      } else {
+        const stacks = chunk.map((c) => modelStack(grid, c));
+        const chunkPrompts = prompts && chunk.map((c) => stackPromptsAt(c)!);
+        const logits = await model.logits(stacks, chunkPrompts);
+        this.encodedStacks += chunk.length;
+        chunk.forEach((centre, i) => {
+          const stackLogits = logits[i]!;
+          if (stackLogits.length !== depth * slicePlane) {
+            throw new MasamError(
+              `segmentVolume: the model returned ${stackLogits.length} values for a stack, expected logits ` +
+                `[${depth}, ${classes}, ${grid.size}, ${grid.size}] (${depth * slicePlane})`,
+            );
+          }
+          for (let t = 0; t < depth; t++) {
+            const z = centre - h + t;
+            if (z < 0 || z >= nz) continue; // an edge-replicated copy: dropped (spec 10.2)
+            add(z, stackLogits.subarray(t * slicePlane, (t + 1) * slicePlane));
+          }
+        });
       }
+      // Later stacks start at slice (next centre − h): everything before it is final.
+      const next = centres[s + chunk.length];
+      const limit = next === undefined ? nz : next - h;
+      for (const [z, acc] of pending) {
+        if (z < limit) {
+          finish(z, acc);
+          pending.delete(z);
+        }
+      }
+      options.onProgress?.(s + chunk.length, centres.length);
     }
-    options.onProgress?.(s + 1, centres.length);
-  }
-  const missed = finished.reduce((n, f) => n + (f ? 0 : 1), 0);
-  if (missed > 0 && !prompts) throw new MasamError(`segmentVolume: ${missed} slices received no stack`);
-  // A prompted run skips stacks without prompts: their slices are background.
-  for (let z = 0; z < nz; z++) if (!finished[z]) background(z);
-  const spacing = volume.spacing.slice(0, 3);
-  const result: SegmentResult = {
-    labels: {
-      data: labels,
-      dtype: 'uint8',
-      shape: [nx, ny, nz],
-      spacing,
-      affine: volume.affine,
-      ...(volume.source ? { source: volume.source } : {}),
-    },
-    ...(probs && {
-      probabilities: {
-        data: probs,
-        dtype: 'float32' as const,
-        shape: [nx, ny, nz, classes],
-        spacing: [...spacing, 1],
+    const missed = finished.reduce((n, f) => n + (f ? 0 : 1), 0);
+    if (missed > 0 && !prompts) throw new MasamError(`segmentVolume: ${missed} slices received no stack`);
+    // A prompted run skips stacks without prompts: their slices are background.
+    for (let z = 0; z < nz; z++) if (!finished[z]) background(z);
+    const spacing = volume.spacing.slice(0, 3);
+    return {
+      labels: {
+        data: labels,
+        dtype: 'uint8',
+        shape: [nx, ny, nz],
+        spacing,
         affine: volume.affine,
+        ...(volume.source ? { source: volume.source } : {}),
       },
-    }),
-    stacks: centres.length,
-    seconds: (performance.now() - start) / 1000,
-  };
-  return result;
+      ...(probs && {
+        probabilities: {
+          data: probs,
+          dtype: 'float32' as const,
+          shape: [nx, ny, nz, classes],
+          spacing: [...spacing, 1],
+          affine: volume.affine,
+        },
+      }),
+      stacks: centres.length,
+      seconds: (performance.now() - start) / 1000,
+    };
+  }
+}
+
+/**
+ * Segments `volume` once with an exported model (infer/stack_model.ts), as the official test script does
+ * (spec 10.2): every slice of the third voxel axis k is a stack centre at stride 1. For repeated runs on
+ * one volume (prompt edits) keep a VolumeSegmenter instead.
+ * @example const { labels } = await segmentVolume(ct, sessionStackModel(session, info));
+ * @throws MasamError when the input does not fit the model's modality (naming `options.source`) or the
+ *   model returns the wrong number of logits
+ */
+export async function segmentVolume(
+  volume: Volume,
+  model: StackModel,
+  options: SegmentOptions = {},
+): Promise<SegmentResult> {
+  const start = performance.now();
+  const { source, strict, ...run } = options;
+  const segmenter = new VolumeSegmenter(volume, model, {
+    ...(source !== undefined && { source }),
+    ...(strict !== undefined && { strict }),
+    keepEmbeddings: false,
+  });
+  const result = await segmenter.segment(run);
+  return { ...result, seconds: (performance.now() - start) / 1000 };
 }
 
 /**
@@ -278,89 +376,4 @@ function checkPrompts(
   if (prompts.length !== nz)
     throw new MasamError(`${source}: prompts for ${prompts.length} slices, the volume has ${nz}`);
   return prompts;
-}
-
-/**
- * A StackRunner over an exported model's session (onnxruntime-node in the CLI, onnxruntime-web in the
- * viewer): feeds `image` [B, D, 3, S, S] and fetches `masks` [B·D, K, S, S]. A model exported with
- * batch B > 1 gets the stack in batch slot 0 and zeros elsewhere; the first D output rows are its logits.
- * A box-prompted model also gets `boxes` [B·D, 4] and, with point slots, `point_coords` [B·D, P, 2] and
- * `point_labels` [B·D, P] (empty slots −1).
- * @throws MasamError when the session's signature does not match `info`
- */
-export function sessionStackRunner(session: Session, info: ModelInfo): StackRunner {
-  const spec = session.inputs.find((s) => s.name === 'image');
-  const masks = session.outputs.find((s) => s.name === 'masks');
-  const d = info.slices;
-  const size = info.imageSize;
-  const ch = info.config.in_chans;
-  const shape = spec?.shape ?? [];
-  if (
-    !spec ||
-    !masks ||
-    spec.dtype !== 'float32' ||
-    shape.length !== 5 ||
-    shape[1] !== d ||
-    shape[2] !== ch ||
-    shape[3] !== size ||
-    shape[4] !== size
-  ) {
-    const found = session.inputs.map((s) => `${s.name} ${s.dtype}[${s.shape.join(', ')}]`).join(', ');
-    throw new MasamError(
-      `model: expected input 'image' float32 [B, ${d}, ${ch}, ${size}, ${size}] and output 'masks', ` +
-        `found inputs ${found || 'none'}`,
-    );
-  }
-  const batch = shape[0]!;
-  const per = d * ch * size * size;
-  const promptInputs = info.prompts ? promptFeedShapes(session, info.prompts.points, batch * d) : undefined;
-  /** `values` in batch slot 0 of a [batch, …] buffer whose other slots hold `fill`. */
-  const slot0 = (values: Float32Array, fill = 0): Float32Array => {
-    if (batch === 1) return values;
-    const out = new Float32Array(batch * values.length).fill(fill);
-    out.set(values);
-    return out;
-  };
-  return async (stack, prompts) => {
-    if (stack.length !== per) {
-      throw new MasamError(
-        `stack runner: ${stack.length} values, expected [1, ${d}, ${ch}, ${size}, ${size}]`,
-      );
-    }
-    const feeds: Record<string, HostTensor> = { image: hostTensor('float32', shape, slot0(stack)) };
-    if (promptInputs) {
-      if (!prompts) throw new MasamError('stack runner: the model is box-prompted, the stack has no prompts');
-      feeds['boxes'] = hostTensor('float32', promptInputs.boxes, slot0(prompts.boxes));
-      if (promptInputs.points > 0) {
-        feeds['point_coords'] = hostTensor('float32', promptInputs.coords, slot0(prompts.pointCoords));
-        feeds['point_labels'] = hostTensor('float32', promptInputs.labels, slot0(prompts.pointLabels, -1));
-      }
-    }
-    const out = await session.run(feeds, ['masks']);
-    const logits = out['masks']!.data as Float32Array;
-    return batch === 1 ? logits : logits.subarray(0, logits.length / batch);
-  };
-}
-
-/** The prompt inputs' shapes of a box-prompted model's session, checked against its metadata. */
-function promptFeedShapes(
-  session: Session,
-  points: number,
-  images: number,
-): { boxes: number[]; coords: number[]; labels: number[]; points: number } {
-  const expected: Record<string, number[]> = { boxes: [images, 4] };
-  if (points > 0) {
-    expected['point_coords'] = [images, points, 2];
-    expected['point_labels'] = [images, points];
-  }
-  for (const [name, dims] of Object.entries(expected)) {
-    const spec = session.inputs.find((s) => s.name === name);
-    if (!spec || spec.dtype !== 'float32' || spec.shape.join() !== dims.join()) {
-      throw new MasamError(
-        `model: its metadata says box-prompted, but input '${name}' float32 [${dims.join(', ')}] is ` +
-          (spec ? `${spec.dtype} [${spec.shape.join(', ')}]` : 'missing'),
-      );
-    }
-  }
-  return { boxes: expected['boxes']!, coords: [images, points, 2], labels: [images, points], points };
 }

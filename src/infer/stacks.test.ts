@@ -7,7 +7,8 @@ import type { Volume } from '../io/volume.js';
 import { IDENTITY_AFFINE } from '../io/volume.js';
 import { resolveConfig } from '../models/sam/config.js';
 import type { ModelInfo, Preprocessing } from './model_info.js';
-import { type StackRunner, segmentVolume } from './segment.js';
+import { type StackFunction, fnModel } from '../../test/stack_models.js';
+import { segmentVolume } from './segment.js';
 import { SliceCache, cacheCase } from '../train/slice_cache.js';
 import { modelStack, nonFiniteVoxelWarning, prepareModelGrid } from './stacks.js';
 
@@ -29,7 +30,7 @@ function infoFor(modality: Preprocessing['modality'], size: number): ModelInfo {
  * real model (attention, the 3D adapters), every logit also depends on the whole stack — here through
  * 0·sum, which is 0 for finite input and NaN as soon as one input value is NaN or infinite.
  */
-function mixingRunner(info: ModelInfo): StackRunner {
+function mixingRunner(info: ModelInfo): StackFunction {
   const plane = info.imageSize * info.imageSize;
   return async (stack) => {
     const mix = 0 * stack.reduce((a, v) => a + v, 0);
@@ -77,8 +78,8 @@ describe('non-finite voxels in volumetric inference', () => {
       const at = (i: number, j: number, k: number) => i + n * (j + n * k);
       dirty.data[at(5, 6, 2)] = Number.NaN;
       dirty.data[at(9, 3, 6)] = Number.POSITIVE_INFINITY;
-      const a = (await segmentVolume(clean, info, mixingRunner(info))).labels.data as Uint8Array;
-      const b = (await segmentVolume(dirty, info, mixingRunner(info))).labels.data as Uint8Array;
+      const a = (await segmentVolume(clean, fnModel(info, mixingRunner(info)))).labels.data as Uint8Array;
+      const b = (await segmentVolume(dirty, fnModel(info, mixingRunner(info)))).labels.data as Uint8Array;
       const near = ([i, j, k]: number[], [ci, cj, ck]: number[]) =>
         k === ck && Math.abs(i! - ci!) <= 2 && Math.abs(j! - cj!) <= 2;
       const far = differences(a, b, n).filter((v) => !near(v, [5, 6, 2]) && !near(v, [9, 3, 6]));
@@ -121,7 +122,7 @@ describe('non-finite voxels in volumetric inference', () => {
     const v = volume(16, 9, [-1000, 20, 1000]);
     v.data[40] = Number.POSITIVE_INFINITY;
     await assert.rejects(
-      segmentVolume(v, info, mixingRunner(info), { strict: true, source: 'scan.nii' }),
+      segmentVolume(v, fnModel(info, mixingRunner(info)), { strict: true, source: 'scan.nii' }),
       (e: unknown) =>
         e instanceof FormatError && e.message === 'scan.nii: 1 NaN/Inf voxel (refused in strict mode)',
     );

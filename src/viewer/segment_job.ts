@@ -4,7 +4,8 @@
 // `masam segment`'s. Nothing leaves the machine.
 import { type ModelInfo, modelInfoFromMetadata } from '../infer/model_info.js';
 import { promptsForVolume } from '../infer/prompts.js';
-import { segmentVolume, sessionStackRunner } from '../infer/segment.js';
+import { segmentVolume } from '../infer/segment.js';
+import { sessionStackModel } from '../infer/stack_model.js';
 import { parseNifti, serializeNifti } from '../io/nifti.js';
 import { inspectModel } from '../onnx/inspect.js';
 import {
@@ -67,7 +68,7 @@ export class SegmentJob {
       });
     const { session, fallbackReason } = await openWithFallback(request.backend, open);
     try {
-      sessionStackRunner(session, info); // checks the signature against the metadata now, not at Segment
+      sessionStackModel(session, info); // checks the signature against the metadata now, not at Segment
     } catch (err) {
       await session.release();
       throw err;
@@ -93,8 +94,7 @@ export class SegmentJob {
     // plane; segmentVolume refuses prompts for a model without them and a prompted model without prompts.
     const prompts =
       request.prompts && promptsForVolume(request.prompts, volume, info, 'prompts', request.name);
-    const run = sessionStackRunner(current.session, info);
-    const result = await segmentVolume(volume, info, run, {
+    const result = await segmentVolume(volume, sessionStackModel(current.session, info), {
       source: request.name,
       ...(request.stride ? { stride: request.stride } : {}),
       ...(prompts && { prompts }),

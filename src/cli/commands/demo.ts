@@ -59,7 +59,7 @@ export const demo: Command = {
         cliProgress.Presets.shades_classic,
       );
       let barStarted = false;
-      const result = await segmentVolume(phantom.image, model.info, model.run, {
+      const result = await segmentVolume(phantom.image, model.model, {
         source: imagePath,
         onProgress: (done, total) => {
           if (!barStarted) {

@@ -379,7 +379,7 @@ async function segmentOne(job: Job, model: OpenedModel, settings: Settings): Pro
     const prompts =
       settings.prompts &&
       promptsForVolume(settings.prompts.json, volume, model.info, settings.prompts.file, job.input);
-    result = await segmentVolume(volume, model.info, model.run, {
+    result = await segmentVolume(volume, model.model, {
       stride: settings.stride,
       ...(prompts && { prompts }),
       probabilities: settings.probabilities,

@@ -86,9 +86,25 @@ export class MaSam {
     tokens: Value,
     prompts: Pick<MaSamForwardOptions, 'boxes' | 'points'> = {},
   ): Omit<MaSamOutputs, 'intermediates'> & { intermediates: Record<string, Value> } {
-    const g = tokens.graph;
-    const n = tokens.shape[0]!;
-    const embeddings = this.encoder.sam.neck.forward(tokens);
+    return this.decode(this.neck(tokens), prompts);
+  }
+
+  /** The encoder's neck: the last block's tokens [n, T, T, C] → image embeddings [n, P, T, T]. */
+  neck(tokens: Value): Value {
+    return this.encoder.sam.neck.forward(tokens);
+  }
+
+  /**
+   * Prompt encoder + mask decoder on image embeddings [n, P, T, T]: the half of the model that runs per
+   * prompt. Each image is decoded on its own (the 3D adapters live in the encoder), so a decoder graph
+   * for one image serves every slice of a stack (infer/stack_model.ts).
+   */
+  decode(
+    embeddings: Value,
+    prompts: Pick<MaSamForwardOptions, 'boxes' | 'points'> = {},
+  ): Omit<MaSamOutputs, 'intermediates'> & { intermediates: Record<string, Value> } {
+    const g = embeddings.graph;
+    const n = embeddings.shape[0]!;
     const { sparse, dense } = g.withScope('prompt_encoder', () =>
       this.promptEncoder.forward({
         ...(prompts.boxes && { boxes: prompts.boxes }),
