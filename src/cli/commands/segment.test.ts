@@ -376,7 +376,7 @@ describe('masam segment', () => {
     );
     await assert.rejects(
       runSegment(['--model', tmp, '--input', ctPath, '--output', output]),
-      /the folder has no model\.onnx/,
+      /the folder holds no model \(encoder\.onnx \+ decoder\.onnx, model\/ or model\.onnx/,
     );
     const bad = join(tmp, 'bad.nii.gz');
     writeFileSync(bad, new Uint8Array([0x1f, 0x8b, 1, 2, 3]));
