@@ -47,7 +47,31 @@ export interface SegmentRunOptions {
 }
 
 /** Options of segmentVolume: one run's options and the segmenter's. */
-export interface SegmentOptions extends SegmentRunOptions, Omit<SegmenterOptions, 'keepEmbeddings'> {}
+export interface SegmentOptions extends SegmentRunOptions, Omit<SegmenterOptions, 'embeddings'> {}
+
+/**
+ * Where a VolumeSegmenter keeps each stack's image embeddings [D, P, T, T], by stack centre: in memory by
+ * default; the CLI keeps them on disk (cli/embedding_cache.ts) so that a later run with new prompts skips
+ * the encoder.
+ */
+export interface EmbeddingStore {
+  get(centre: number): Promise<Float32Array | undefined>;
+  set(centre: number, embeddings: Float32Array): Promise<void>;
+}
+
+/** An EmbeddingStore in a Map. */
+export class MemoryEmbeddingStore implements EmbeddingStore {
+  private readonly stacks = new Map<number, Float32Array>();
+  get size(): number {
+    return this.stacks.size;
+  }
+  async get(centre: number): Promise<Float32Array | undefined> {
+    return this.stacks.get(centre);
+  }
+  async set(centre: number, embeddings: Float32Array): Promise<void> {
+    this.stacks.set(centre, embeddings);
+  }
+}
 
 export interface SegmentResult {
   /** Class index per voxel: the input's in-plane shape and slices ([nx, ny, nz]), spacing and affine. */
@@ -134,10 +158,11 @@ export interface SegmenterOptions {
   /** Refuse NaN/±Inf voxels instead of replacing them (stacks.ts, nonFiniteVoxelWarning); default false. */
   readonly strict?: boolean;
   /**
-   * Keep each stack's image embeddings (split models) so that later `segment` calls — a new prompt, another
-   * stride — run only the decoder for stacks already encoded. Default true; segmentVolume turns it off.
+   * Where to keep each stack's image embeddings (split models) so that later `segment` calls — a new prompt, another
+   * stride — run only the decoder for stacks already encoded: default a MemoryEmbeddingStore, null keeps
+   * none (segmentVolume).
    */
-  readonly keepEmbeddings?: boolean;
+  readonly embeddings?: EmbeddingStore | null;
 }
 
 /**
@@ -146,26 +171,23 @@ export interface SegmenterOptions {
  * embeddings; a one-graph model re-runs whole stacks).
  */
 export class VolumeSegmenter {
-  private readonly grid: ModelGrid;
-  private readonly embeddings = new Map<number, Float32Array>();
+  /** The volume on the model grid (stacks.ts). */
+  readonly grid: ModelGrid;
+  private readonly embeddings: EmbeddingStore | null;
   /** Stacks through the image encoder so far (a one-graph model counts every stack it runs). */
   encodedStacks = 0;
   /** Slice images through the decoder so far (split models only). */
   decodedImages = 0;
 
   constructor(
-    private readonly volume: Volume,
+    readonly volume: Volume,
     readonly model: StackModel,
     private readonly options: SegmenterOptions = {},
   ) {
+    this.embeddings = options.embeddings === undefined ? new MemoryEmbeddingStore() : options.embeddings;
     this.grid = prepareModelGrid(volume, model.info, options.source ?? 'input', {
       strict: options.strict ?? false,
     });
-  }
-
-  /** Stacks whose embeddings are kept. */
-  get cachedStacks(): number {
-    return this.embeddings.size;
   }
 
   /**
@@ -254,14 +276,21 @@ export class VolumeSegmenter {
       const chunk = centres.slice(s, s + model.batch);
       const split = model.split;
       if (split) {
-        const missing = chunk.filter((c) => !this.embeddings.has(c));
+        const kept = new Map<number, Float32Array>();
+        for (const c of chunk) {
+          const e = await this.embeddings?.get(c);
+          if (e) kept.set(c, e);
+        }
+        const missing = chunk.filter((c) => !kept.has(c));
         const encoded = missing.length > 0 ? await split.encode(missing.map((c) => modelStack(grid, c))) : [];
         this.encodedStacks += missing.length;
-        const fresh = new Map(missing.map((c, i) => [c, encoded[i]!]));
+        for (const [i, c] of missing.entries()) {
+          kept.set(c, encoded[i]!);
+          await this.embeddings?.set(c, encoded[i]!);
+        }
         for (const centre of chunk) {
           options.signal?.throwIfAborted();
-          const embedding = fresh.get(centre) ?? this.embeddings.get(centre)!;
-          if (this.options.keepEmbeddings ?? true) this.embeddings.set(centre, embedding);
+          const embedding = kept.get(centre)!;
           const perImage = embedding.length / depth;
           const sp = stackPromptsAt(centre);
           for (let t = 0; t < depth; t++) {
@@ -352,7 +381,7 @@ export async function segmentVolume(
   const segmenter = new VolumeSegmenter(volume, model, {
     ...(source !== undefined && { source }),
     ...(strict !== undefined && { strict }),
-    keepEmbeddings: false,
+    embeddings: null,
   });
   const result = await segmenter.segment(run);
   return { ...result, seconds: (performance.now() - start) / 1000 };
