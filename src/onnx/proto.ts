@@ -2,7 +2,7 @@
 // with the few conversions masam needs: host tensor ↔ TensorProto, typed attributes.
 import onnxProto from 'onnx-proto';
 import { type DType, ONNX_DTYPE } from '../core/dtype.js';
-import { MasamError } from '../core/errors.js';
+import { FormatError, MasamError } from '../core/errors.js';
 import type { HostTensor } from '../core/host_tensor.js';
 import type { OnnxAttr } from '../ops/def.js';
 
@@ -52,4 +52,26 @@ export function valueInfo(
       tensorType: { elemType: ONNX_DTYPE[dtype], shape: { dim: shape.map((d) => ({ dimValue: d })) } },
     },
   };
+}
+
+/** The values of a FLOAT tensor whose data is inside the model (raw_data or float_data), as a copy. */
+export function float32Values(t: onnxProto.onnx.ITensorProto): Float32Array {
+  if (t.rawData && t.rawData.byteLength > 0) {
+    // raw_data may sit at any offset of the decoded buffer (and Buffer.slice is a view): copy to align.
+    return new Float32Array(new Uint8Array(t.rawData).buffer);
+  }
+  return Float32Array.from(t.floatData ?? []);
+}
+
+/** Throws when an initializer's data lives in an external file: graph rewrites need the bytes. */
+export function requireInlineData(model: ModelProto, source: string, purpose: string): void {
+  for (const t of model.graph?.initializer ?? []) {
+    if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
+      const location = t.externalData?.find((e) => e.key === 'location')?.value ?? '?';
+      throw new FormatError(
+        source,
+        `initializer '${t.name}' is stored in external data '${location}'; ${purpose} needs the weights inside the model (load them first)`,
+      );
+    }
+  }
 }
