@@ -1,54 +1,305 @@
-// Pipeline benchmark (issue 5 item 8): a 512×512×150 phantom CT segmented by MA-SAM ViT-B (random weights,
-// exported to ONNX like a trained model) with the official overlapping sweep (stride 1) and with
-// non-overlapping stacks (stride 5): seconds per volume and per slice, through the same code as segment.
-import { mkdtempSync, rmSync } from 'node:fs';
+// Pipeline benchmark (issue 5 item 8, issue 13 item 7): a 512×512×150 phantom CT segmented by MA-SAM ViT-B
+// (random weights, exported as a split model like a trained one) through the code `masam segment` runs.
+// Cases (`--only`):
+//   fp32    stride 5 and stride 1 (the official sweep), float32; then a prompt edit: a box-prompted export of
+//           the same weights re-segments the prompted slices from the kept embeddings (decoder only)
+//   int8    stride 5 and stride 1 with the encoder's matrix weights int8 (`export --quantize int8`); with
+//           fp32 in the same run, the share of voxels whose label differs from float32
+//   dice    the int8 Dice change where Dice means something: the bundled demo model, float32 vs its int8
+//           encoder, on the 8 unseen phantom cases of the stride benchmark, per organ
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadMaSam } from '../src/api/model.js';
-import { openModel } from '../src/cli/model_files.js';
+import { type MaSamModel, SPLIT_DECODER_FILE, SPLIT_ENCODER_FILE, loadMaSam } from '../src/api/model.js';
+import { BUNDLED_MODEL } from '../src/cli/commands/demo.js';
+import { openModel, resolveModel } from '../src/cli/model_files.js';
 import { Rng } from '../src/core/index.js';
 import { makePhantom } from '../src/data/phantom.js';
-import { segmentVolume } from '../src/infer/segment.js';
-import type { BenchMetric, BenchResult } from './bench_result.js';
+import { promptsForVolume } from '../src/infer/prompts.js';
+import { MemoryEmbeddingStore, VolumeSegmenter } from '../src/infer/segment.js';
+import { modelStack } from '../src/infer/stacks.js';
+import type { Volume } from '../src/io/volume.js';
+import { dicePerClass } from '../src/metrics/index.js';
+import { onnx } from '../src/onnx/proto.js';
+import { quantizeWeightsInt8 } from '../src/onnx/quantize.js';
+import type { BenchMetric, BenchResult, PreviousResult } from './bench_result.js';
 
-export async function runPipelineBench(): Promise<BenchResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'masam-pipeline-'));
+const SIZE: readonly [number, number, number] = [512, 512, 150];
+const CASES = ['fp32', 'int8', 'dice'] as const;
+/** The stride benchmark's unseen cases (bench/stride.ts). */
+const DICE_SEEDS = [42, 43, 44, 45, 46, 47, 48, 49];
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/** Writes a copy of the split model in `from` whose encoder holds int8 matrix weights. */
+function quantizeSplitModel(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  const encoder = onnx.ModelProto.decode(readFileSync(join(from, SPLIT_ENCODER_FILE)));
+  const { model, report } = quantizeWeightsInt8(encoder, { source: join(from, SPLIT_ENCODER_FILE) });
+  model.metadataProps = [...(model.metadataProps ?? []), { key: 'masam.quantize', value: 'int8' }];
+  writeFileSync(join(to, SPLIT_ENCODER_FILE), onnx.ModelProto.encode(model).finish());
+  copyFileSync(join(from, SPLIT_DECODER_FILE), join(to, SPLIT_DECODER_FILE));
+  log(`int8: ${report.quantized} MatMuls quantized, ${JSON.stringify(report.keptFloat)} kept float`);
+}
+
+/** Share of voxels whose labels differ. */
+function changedShare(a: Uint8Array, b: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++;
+  return n / a.length;
+}
+
+interface SweepTimes {
+  readonly labels: Uint8Array;
+}
+
+/** Stride 5 then stride 1 through a VolumeSegmenter; metrics named `${prefix}stride{5,1}_…`. */
+async function sweeps(
+  dir: string,
+  volume: Volume,
+  prefix: string,
+  what: string,
+  metrics: BenchMetric[],
+  store: MemoryEmbeddingStore | null,
+): Promise<SweepTimes> {
+  const opened = await openModel(dir);
   try {
-    const path = join(dir, 'vit_b.onnx');
-    const model = await loadMaSam({ config: { preset: 'vit_b', num_classes: 13 }, seed: 1 });
-    await model.exportOnnx(path, { slices: 5, preprocessing: { modality: 'ct' } });
-    const opened = await openModel(path);
-    const phantom = makePhantom('ct', new Rng(7), { size: [512, 512, 150] });
-    const metrics: BenchMetric[] = [];
+    let labels: Uint8Array | undefined;
     for (const stride of [5, 1]) {
-      const r = await segmentVolume(phantom.image, opened.model, {
+      // The stride-1 run may keep its embeddings for the prompt edit; stride 5 keeps none, so it encodes.
+      const segmenter = new VolumeSegmenter(volume, opened.model, {
+        embeddings: stride === 1 ? store : null,
+      });
+      const t0 = performance.now();
+      const r = await segmenter.segment({
         stride,
         onProgress: (done, total) => {
-          if (done % 10 === 0) process.stderr.write(`stride ${stride}: ${done}/${total} stacks\n`);
+          if (done % 10 === 0) log(`${prefix}stride ${stride}: ${done}/${total} stacks`);
         },
       });
-      process.stderr.write(`stride ${stride}: ${r.seconds.toFixed(1)} s for ${r.stacks} stacks\n`);
+      const seconds = (performance.now() - t0) / 1000;
+      log(`${prefix}stride ${stride}: ${seconds.toFixed(1)} s for ${r.stacks} stacks`);
       metrics.push(
         {
-          name: `stride${stride}_volume_s`,
-          value: r.seconds,
+          name: `${prefix}stride${stride}_volume_s`,
+          value: seconds,
           unit: 's',
-          note: `${r.stacks} stacks of 5×512², ViT-B, 512×512×150 phantom CT`,
+          note: `${r.stacks} stacks of 5×512², ViT-B ${what}, 512×512×150 phantom CT`,
         },
         {
-          name: `stride${stride}_per_slice_s`,
-          value: r.seconds / 150,
+          name: `${prefix}stride${stride}_per_slice_s`,
+          value: seconds / SIZE[2],
           unit: 's',
           note: 'volume seconds / 150 slices',
         },
       );
+      if (stride === 1) labels = r.labels.data;
     }
+    return { labels: labels! };
+  } finally {
     await opened.release();
-    return {
-      metrics,
-      notes: ['Random ViT-B weights (the speed does not depend on them); ORT CPU, 2 threads; one run each.'],
-    };
+  }
+}
+
+/**
+ * The prompt edit: a box-prompted export of the same weights segments the liver's slices from the kept
+ * embeddings (its encoder is the same graph and weights, checked on one stack), then again with the box
+ * moved; the second run's seconds per prompted slice.
+ */
+async function promptEdit(
+  model: MaSamModel,
+  dir: string,
+  volume: Volume,
+  liver: readonly number[],
+  store: MemoryEmbeddingStore,
+  metrics: BenchMetric[],
+): Promise<void> {
+  const prompted = join(dir, 'prompted');
+  await model.exportSplit(prompted, { slices: 5, preprocessing: { modality: 'ct' }, prompts: { points: 0 } });
+  const opened = await openModel(prompted);
+  try {
+    const segmenter = new VolumeSegmenter(volume, opened.model, { embeddings: store });
+    const [i1, j1, k1, i2, j2, k2] = liver;
+    const box = (shift: number) =>
+      promptsForVolume(
+        { box3d: [i1! + shift, j1!, k1!, i2! + shift, j2!, k2!] },
+        volume,
+        opened.info,
+        'prompts',
+        'phantom',
+      );
+    // The same encoder: one stack encoded by the prompted export equals the kept embeddings.
+    const centre = k1!;
+    const kept = (await store.get(centre))!;
+    const [fresh] = await opened.model.split!.encode([modelStack(segmenter.grid, centre)]);
+    let diff = 0;
+    for (let i = 0; i < kept.length; i++) diff = Math.max(diff, Math.abs(kept[i]! - fresh![i]!));
+    if (diff > 1e-5)
+      throw new Error(`prompt edit: the prompted encoder differs from the kept one by ${diff}`);
+    const slices = k2! - k1! + 1;
+    const encodedBefore = segmenter.encodedStacks;
+    await segmenter.segment({ prompts: box(0) });
+    const t0 = performance.now();
+    const edited = await segmenter.segment({ prompts: box(8) });
+    const seconds = (performance.now() - t0) / 1000;
+    if (segmenter.encodedStacks !== encodedBefore) throw new Error('prompt edit: the encoder ran');
+    log(`prompt edit: ${seconds.toFixed(2)} s for ${slices} prompted slices (${edited.stacks} stacks)`);
+    metrics.push(
+      {
+        name: 'prompt_edit_per_slice_s',
+        value: seconds / slices,
+        unit: 's',
+        note: `a moved liver box on ${slices} slices of the 150, stride 1 from kept embeddings: decoder only (${edited.stacks} stacks × their prompted slices), ViT-B decoder float32`,
+      },
+      {
+        name: 'prompt_edit_volume_s',
+        value: seconds,
+        unit: 's',
+        note: `the whole re-segmentation of the ${slices} prompted slices (averaging, argmax, resize included)`,
+      },
+    );
+  } finally {
+    await opened.release();
+  }
+}
+
+/** The liver's voxel bounding box [i1, j1, k1, i2, j2, k2] in a phantom. */
+function labelBox(label: Volume, value: number): number[] {
+  const [nx, ny] = label.shape as [number, number, number];
+  const lo = [Infinity, Infinity, Infinity];
+  const hi = [-1, -1, -1];
+  label.data.forEach((v, p) => {
+    if (v !== value) return;
+    const ijk = [p % nx, Math.floor(p / nx) % ny, Math.floor(p / (nx * ny))];
+    for (let a = 0; a < 3; a++) {
+      lo[a] = Math.min(lo[a]!, ijk[a]!);
+      hi[a] = Math.max(hi[a]!, ijk[a]!);
+    }
+  });
+  return [...lo, ...hi];
+}
+
+/** Dice per organ of the demo model, float32 and int8 encoder, on the unseen phantom cases. */
+async function int8Dice(dir: string, metrics: BenchMetric[]): Promise<void> {
+  const where = await resolveModel(BUNDLED_MODEL);
+  if (where.kind !== 'split')
+    throw new Error(`dice: the bundled model ${BUNDLED_MODEL} is not a split model`);
+  const int8Dir = join(dir, 'demo-int8');
+  quantizeSplitModel(where.dir, int8Dir);
+  const models = { fp32: await openModel(where.dir), int8: await openModel(int8Dir) };
+  try {
+    const info = models.fp32.info;
+    const organs = info.classNames.slice(1);
+    const dice: Record<'fp32' | 'int8', number[][]> = { fp32: [], int8: [] };
+    const changed: number[] = [];
+    for (const seed of DICE_SEEDS) {
+      const phantom = makePhantom('ct', new Rng(seed), { size: [128, 128, 48] });
+      const labels: Partial<Record<'fp32' | 'int8', Uint8Array>> = {};
+      for (const kind of ['fp32', 'int8'] as const) {
+        const segmenter = new VolumeSegmenter(phantom.image, models[kind].model, { embeddings: null });
+        const r = await segmenter.segment({});
+        labels[kind] = r.labels.data;
+        dice[kind].push(dicePerClass(r.labels, phantom.label, organs.length));
+      }
+      changed.push(changedShare(labels.fp32!, labels.int8!));
+      log(
+        `seed ${seed}: mean Dice fp32 ${mean(dice.fp32.at(-1)!).toFixed(4)}, int8 ${mean(dice.int8.at(-1)!).toFixed(4)}`,
+      );
+    }
+    const organMean = (kind: 'fp32' | 'int8', o: number) => mean(dice[kind].map((c) => c[o]!));
+    const overall = (kind: 'fp32' | 'int8') => mean(dice[kind].map((c) => mean(c)));
+    metrics.push(
+      {
+        name: 'demo_dice_fp32',
+        value: overall('fp32'),
+        unit: 'Dice',
+        note: `bundled demo model, mean over ${DICE_SEEDS.length} unseen phantoms of the mean over ${organs.length} organs, stride 1`,
+      },
+      {
+        name: 'demo_dice_int8',
+        value: overall('int8'),
+        unit: 'Dice',
+        note: 'the same with the encoder int8',
+      },
+      {
+        name: 'int8_dice_change',
+        value: overall('int8') - overall('fp32'),
+        unit: 'Dice',
+        note: 'int8 − fp32, mean Dice (goal: |change| ≤ 0.01)',
+      },
+      {
+        name: 'int8_voxels_changed_demo',
+        value: 100 * mean(changed),
+        unit: '%',
+        note: `voxels whose label differs between fp32 and int8, mean over cases (max ${(100 * Math.max(...changed)).toFixed(3)} %)`,
+      },
+    );
+    organs.forEach((name, o) => {
+      metrics.push({
+        name: `int8_dice_change_${name}`,
+        value: organMean('int8', o) - organMean('fp32', o),
+        unit: 'Dice',
+        note: `fp32 ${organMean('fp32', o).toFixed(4)} → int8 ${organMean('int8', o).toFixed(4)}, mean over cases`,
+      });
+    });
+  } finally {
+    await models.fp32.release();
+    await models.int8.release();
+  }
+}
+
+export async function runPipelineBench(
+  args: readonly string[],
+  previous?: PreviousResult,
+): Promise<BenchResult> {
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : [...CASES];
+  for (const c of only)
+    if (!(CASES as readonly string[]).includes(c)) throw new Error(`pipeline: unknown case ${c}`);
+  const dir = mkdtempSync(join(tmpdir(), 'masam-pipeline-'));
+  const metrics: BenchMetric[] = [];
+  try {
+    if (only.includes('fp32') || only.includes('int8')) {
+      const model = await loadMaSam({ config: { preset: 'vit_b', num_classes: 13 }, seed: 1 });
+      const fp32 = join(dir, 'vit_b');
+      await model.exportSplit(fp32, { slices: 5, preprocessing: { modality: 'ct' } });
+      const phantom = makePhantom('ct', new Rng(7), { size: SIZE });
+      let fp32Labels: Uint8Array | undefined;
+      if (only.includes('fp32')) {
+        const store = new MemoryEmbeddingStore();
+        fp32Labels = (await sweeps(fp32, phantom.image, '', 'float32', metrics, store)).labels;
+        const liver = labelBox(phantom.label, phantom.labels['liver']!);
+        await promptEdit(model, dir, phantom.image, liver, store, metrics);
+      }
+      if (only.includes('int8')) {
+        const int8 = join(dir, 'vit_b_int8');
+        quantizeSplitModel(fp32, int8);
+        const { labels } = await sweeps(int8, phantom.image, 'int8_', 'int8 encoder', metrics, null);
+        if (fp32Labels) {
+          metrics.push({
+            name: 'int8_voxels_changed_vit_b',
+            value: 100 * changedShare(fp32Labels, labels),
+            unit: '%',
+            note: 'voxels whose stride-1 label differs between float32 and int8 (random ViT-B weights)',
+          });
+        }
+      }
+    }
+    if (only.includes('dice')) await int8Dice(dir, metrics);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  const kept = (previous?.metrics ?? []).filter((m) => !metrics.some((n) => n.name === m.name));
+  return {
+    metrics: [...kept, ...metrics],
+    notes: [
+      'Random ViT-B weights for speed (it does not depend on them); ORT CPU, all cores; one run each; split model (encoder once per stack, decoder per slice image), batch 1.',
+      'int8: per-output-channel int8 weights of the encoder MatMuls (onnx/quantize.ts), activations quantized dynamically by ORT.',
+      ...(only.length < CASES.length && previous
+        ? [`Cases not run this time are kept from ${previous.machine.date}.`]
+        : []),
+    ],
+  };
 }

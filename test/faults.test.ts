@@ -369,7 +369,7 @@ describe('kill -9', () => {
     for (const f of ['latest.safetensors', 'best.safetensors']) {
       assert.deepEqual(checkpoint(join(run, f)), checkpoint(join(reference, f)), `${f} differs`);
     }
-    for (const f of ['model.onnx', 'masam.pth']) {
+    for (const f of ['model/encoder.onnx', 'model/decoder.onnx', 'masam.pth']) {
       assert.ok(readFileSync(join(run, f)).equals(readFileSync(join(reference, f))), `${f} differs`);
     }
   });

@@ -184,7 +184,8 @@ describe('phantom → train → segment → evaluate', () => {
       'metrics.jsonl',
       'latest.safetensors',
       'best.safetensors',
-      'model.onnx',
+      'model/encoder.onnx',
+      'model/decoder.onnx',
       'masam.pth',
       'curves.png',
     ]) {

@@ -104,7 +104,7 @@ describe('masam train (CLI)', () => {
     const log = readFileSync(join(run, 'train.log'), 'utf8');
     for (const line of r.err.split('\n').filter((l) => l.startsWith('step ') || l.startsWith('done')))
       assert.ok(log.includes(line), `train.log lacks: ${line}`);
-    for (const f of ['latest.safetensors', 'best.safetensors', 'model.onnx', 'masam.pth', 'curves.png'])
+    for (const f of ['latest.safetensors', 'best.safetensors', 'model/encoder.onnx', 'model/decoder.onnx', 'masam.pth', 'curves.png'])
       assert.ok(existsSync(join(run, f)), f);
   });
 
@@ -171,8 +171,8 @@ describe('masam train (CLI)', () => {
 
   it('resumes a run stopped before its first checkpoint from step 0, after a kill (stale lock, temporaries)', async () => {
     const again = join(dir, 'again');
-    for (const f of ['latest.safetensors', 'best.safetensors', 'model.onnx', 'masam.pth'])
-      rmSync(join(again, f));
+    for (const f of ['latest.safetensors', 'best.safetensors', 'model', 'masam.pth'])
+      rmSync(join(again, f), { recursive: true });
     writeFileSync(join(again, 'metrics.jsonl'), '{"step": 1, "loss": 9}\n{"step": 2, "lo', { flag: 'a' });
     const child = spawn(process.execPath, ['-e', '']);
     await new Promise((resolve) => child.on('exit', resolve));

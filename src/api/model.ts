@@ -24,6 +24,9 @@ import { Executor, type RecomputePolicy } from '../train/executor.js';
 import type { PromptSpec } from '../data/prompts.js';
 import type { Preprocessing } from '../infer/model_info.js';
 import { exportModel } from '../onnx/export.js';
+import { convertToFloat16 } from '../onnx/float16.js';
+import { onnx } from '../onnx/proto.js';
+import { quantizeWeightsInt8 } from '../onnx/quantize.js';
 import { writeFilesAtomic } from './files.js';
 import { type ApiTensor, checkTensor } from './tensor.js';
 
@@ -255,6 +258,7 @@ export class MaSamModel {
           ...this.exportMetadata(options),
           'masam.input': 'image [batch, slices, 3, S, S] float32 on the 0–1 scale; stack-major output rows',
         },
+        ...(options.precision === 'fp16' && { precision: 'fp16' as const }),
       },
     ]);
   }
@@ -265,7 +269,8 @@ export class MaSamModel {
    * half that runs once per stack; and `decoder.onnx`, one image's `embeddings` [1, P, T, T] (and, with
    * `prompts`, its `boxes` [1, 4], `point_coords` [1, P, 2], `point_labels` [1, P]) → `masks` [1, K, S, S]
    * and `iou_predictions`, the light half that runs per prompt. Both carry the metadata; the pair is written
-   * atomically as one set.
+   * atomically as one set. `quantize: 'int8'` stores the encoder's matrix weights as per-channel int8
+   * (onnx/quantize.ts); `precision: 'fp16'` computes both halves in float16 (onnx/float16.ts).
    */
   async exportSplit(dir: string, options: ExportSplitOptions): Promise<void> {
     const model = (graph: Graph) =>
@@ -285,6 +290,7 @@ export class MaSamModel {
     );
     const metadata = this.exportMetadata(options);
     await mkdir(dir, { recursive: true });
+    const precision = options.precision === 'fp16' ? { precision: 'fp16' as const } : {};
     await writeModelFiles([
       {
         path: join(dir, SPLIT_ENCODER_FILE),
@@ -295,6 +301,8 @@ export class MaSamModel {
           'masam.part': 'encoder',
           'masam.input': 'image [batch, slices, 3, S, S] float32 on the 0–1 scale; stack-major output rows',
         },
+        ...precision,
+        ...(options.quantize === 'int8' && { quantize: 'int8' as const }),
       },
       {
         path: join(dir, SPLIT_DECODER_FILE),
@@ -305,6 +313,7 @@ export class MaSamModel {
           'masam.part': 'decoder',
           'masam.input': "one image's embeddings [1, P, T, T] (a row of the encoder's output)",
         },
+        ...precision,
       },
     ]);
   }
@@ -333,6 +342,7 @@ export class MaSamModel {
       'masam.preprocessing': JSON.stringify(options.preprocessing ?? { modality: 'ct' }),
       'masam.slices': String(options.slices),
       ...(options.prompts && { 'masam.prompts': JSON.stringify({ points: options.prompts.points }) }),
+      ...(options.precision === 'fp16' && { 'masam.precision': 'fp16' }),
     };
   }
 }
@@ -346,10 +356,12 @@ interface ModelFile {
   readonly graph: Graph;
   readonly outputs: Readonly<Record<string, Value>>;
   readonly metadata: Readonly<Record<string, string>>;
+  readonly precision?: 'fp16';
+  readonly quantize?: 'int8';
 }
 
 /**
- * Serialises each graph and writes all files and their
+ * Serialises each graph (with the `quantize` / `precision` rewrites applied) and writes all files and their
  * external data as one atomic set: a failed write leaves the previous set, never a new model beside old
  * weights.
  */
@@ -361,9 +373,20 @@ async function writeModelFiles(files: readonly ModelFile[]): Promise<void> {
       outputs: file.outputs,
       graphName: 'masam',
       externalDataLocation: location,
-      metadata: file.metadata,
+      metadata: { ...file.metadata, ...(file.quantize && { 'masam.quantize': file.quantize }) },
     });
-    const bytes = exported.model;
+    let bytes = exported.model;
+    if (file.quantize || file.precision) {
+      if (exported.externalData) {
+        throw new MasamError(
+          `${file.path}: --quantize and --precision rewrite weights held inside the model (under 2 GB); this one needs external data`,
+        );
+      }
+      let proto = onnx.ModelProto.decode(bytes);
+      if (file.quantize === 'int8') proto = quantizeWeightsInt8(proto, { source: file.path }).model;
+      if (file.precision === 'fp16') proto = convertToFloat16(proto, { source: file.path });
+      bytes = onnx.ModelProto.encode(proto).finish();
+    }
     if (exported.externalData)
       writes.push([join(dirname(file.path), location), exported.externalData.chunks]);
     writes.push([file.path, bytes]);
@@ -382,9 +405,14 @@ export interface ExportOnnxOptions {
   readonly preprocessing?: Preprocessing;
   /** Export the box-prompted variant (spec §11) with this many point slots per image. */
   readonly prompts?: PromptSpec;
+  /** Compute in float16 (WebGPU), numerically sensitive ops kept in float32 (onnx/float16.ts). */
+  readonly precision?: 'fp32' | 'fp16';
 }
 
-export type ExportSplitOptions = ExportOnnxOptions;
+export interface ExportSplitOptions extends ExportOnnxOptions {
+  /** Store the encoder's matrix weights as per-channel int8 (CPU speed; accuracy in bench/results/pipeline.md). */
+  readonly quantize?: 'int8';
+}
 
 export interface LossAndGradsOptions {
   /** [b, d, 3, H, W] with d, H, W the model's. */

@@ -44,7 +44,7 @@ export interface TrainLoopOptions {
   readonly onStep?: (p: { step: number; steps: number; loss: number; lr: number }) => void;
   /** After each validation's checkpoints are written (e.g. to redraw curves.png). */
   readonly onValidation?: () => Promise<void>;
-  /** Writes the inference model (model.onnx) of `weights`, which hold the best weights by then. */
+  /** Writes the inference model (model/, split) of `weights`, which hold the best weights by then. */
   readonly exportModel: (weights: Weights) => Promise<void>;
 }
 

@@ -7,7 +7,9 @@
 //   latest.safetensors  every weight + AdamW moments, with step, rng state, best score and elapsed seconds
 //                       in its metadata (one file, written atomically: weights and state never disagree)
 //   best.safetensors    every weight at the best validation Dice
-//   model.onnx (+.data) the exported inference model of the best weights (segment and the viewer use it)
+//   model/              the exported inference model of the best weights, split (encoder.onnx + decoder.onnx,
+//                       api/model.ts exportSplit; segment and the viewer use it); runs from before the
+//                       split hold one graph, model.onnx
 //   masam.pth           the best weights in the official MA-SAM save format (loads in the PyTorch code)
 //   curves.png          training loss and validation Dice
 //   cache/              prepared slices per case, keyed by the source files and settings
@@ -66,7 +68,7 @@ const RUN_FILES = new Set([
   LOCK_NAME,
 ]);
 /** Files that mean training happened: a fresh run must not overwrite them. */
-const CHECKPOINTS = ['latest.safetensors', 'best.safetensors', 'model.onnx', 'masam.pth'];
+const CHECKPOINTS = ['latest.safetensors', 'best.safetensors', 'model', 'model.onnx', 'masam.pth'];
 
 export class RunDir {
   constructor(
@@ -91,6 +93,7 @@ export class RunDir {
       const removed = [
         ...(await this.writer.removeStaleTemporaries(this.path)),
         ...(await this.writer.removeStaleTemporaries(this.file('cache'))),
+        ...(await this.writer.removeStaleTemporaries(this.file('model'))),
       ];
       if (removed.length > 0)
         notes.push(`removed ${removed.length} temporary file(s) a killed run left: ${removed.join(', ')}`);

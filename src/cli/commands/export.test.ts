@@ -82,4 +82,52 @@ describe('masam export', () => {
     assert.deepEqual(modelInfoFromMetadata(sig.metadata, out).classNames, ['background', 'liver']);
     assert.deepEqual(sig.outputs.find((o) => o.name === 'masks')?.shape, [5, 2, 128, 128]);
   });
+
+  it('--out <folder> writes a split model (encoder + decoder, batch B) and int8 quantizes only its encoder', async () => {
+    const tiny = [
+      '--config',
+      fixturePath('tiny-a', 'config.json'),
+      '--sam',
+      fixturePath('tiny-a', 'sam.pth'),
+    ];
+    const out = join(dir, 'split');
+    assert.equal(await exportCommand.run([...tiny, '--out', out, '--batch', '2']), 0);
+    const encoder = inspectModel(readFileSync(join(out, 'encoder.onnx')), 'encoder.onnx');
+    const decoder = inspectModel(readFileSync(join(out, 'decoder.onnx')), 'decoder.onnx');
+    assert.equal(encoder.metadata['masam.part'], 'encoder');
+    assert.equal(decoder.metadata['masam.part'], 'decoder');
+    assert.deepEqual(
+      encoder.inputs.map((i) => i.shape),
+      [[2, 5, 3, 128, 128]],
+    );
+    assert.deepEqual(
+      encoder.outputs.map((o) => [o.name, o.shape]),
+      [['embeddings', [10, 64, 8, 8]]],
+    );
+    assert.deepEqual(
+      decoder.inputs.map((i) => [i.name, i.shape]),
+      [['embeddings', [1, 64, 8, 8]]],
+    );
+
+    const int8 = join(dir, 'split-int8');
+    assert.equal(await exportCommand.run([...tiny, '--out', int8, '--quantize', 'int8']), 0);
+    const q = readFileSync(join(int8, 'encoder.onnx'));
+    assert.equal(inspectModel(q, 'encoder.onnx').metadata['masam.quantize'], 'int8');
+    assert.ok(
+      q.byteLength < 0.6 * readFileSync(join(out, 'encoder.onnx')).byteLength,
+      'int8 weights are smaller',
+    );
+    // The decoder is left in float32, byte for byte the plain export's.
+    assert.ok(readFileSync(join(int8, 'decoder.onnx')).equals(readFileSync(join(out, 'decoder.onnx'))));
+
+    await assert.rejects(
+      exportCommand.run([...tiny, '--out', join(dir, 'q.onnx'), '--quantize', 'int8']),
+      /--quantize int8 quantizes the encoder of a split model: give --out a folder/,
+    );
+    await assert.rejects(
+      exportCommand.run([...tiny, '--out', join(dir, 'b'), '--batch', '0']),
+      /--batch must be/,
+    );
+    assert.equal(existsSync(join(dir, 'q.onnx')), false);
+  });
 });

@@ -112,7 +112,8 @@ function readSegLabels(bytes: Uint8Array, sopOrder: readonly string[], className
 
 describe('masam segment', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'masam-segment-'));
-  const run = join(tmp, 'run'); // a run folder holding model.onnx (CT)
+  const run = join(tmp, 'run'); // a run folder from before the split, holding model.onnx (CT)
+  const split = join(tmp, 'split'); // the same weights as a split model
   const videoModel = join(tmp, 'video.onnx');
   const ctPath = join(tmp, 'ct.nii.gz');
   let ct: Volume;
@@ -130,6 +131,12 @@ describe('masam segment', () => {
     mkdirSync(run);
     await model.exportOnnx(join(run, 'model.onnx'), {
       slices: 5,
+      classNames: ['background', 'liver', 'spleen'],
+      preprocessing: { modality: 'ct' },
+    });
+    await model.exportSplit(split, {
+      slices: 5,
+      batch: 2,
       classNames: ['background', 'liver', 'spleen'],
       preprocessing: { modality: 'ct' },
     });
@@ -151,6 +158,51 @@ describe('masam segment', () => {
     assert.deepEqual(sidecar.labels, { background: 0, liver: 1, spleen: 2 });
     assert.match(out, /12 stacks of 5 slices \(stride 1\); [\d.]+ s total.* s per stack, [\d.]+ s per slice/);
     assert.match(out, /done: 1 input in [\d.]+ s \(model load/);
+  });
+
+  it('--embeddings keeps the stacks on disk: a second run encodes nothing, with the labels of the one graph', async () => {
+    const cache = join(tmp, 'embeddings');
+    const outputs = ['a', 'b', 'one'].map((n) => join(tmp, 'emb', `${n}.nii.gz`)) as [string, string, string];
+    const first = await runSegment([
+      '--model',
+      split,
+      '--input',
+      ctPath,
+      '--output',
+      outputs[0],
+      '--embeddings',
+      cache,
+    ]);
+    assert.equal(first.code, 0);
+    assert.match(first.out, /embeddings of 0 stack\(s\) reused, 12 encoded into /);
+    const second = await runSegment([
+      '--model',
+      split,
+      '--input',
+      ctPath,
+      '--output',
+      outputs[1],
+      '--embeddings',
+      cache,
+    ]);
+    assert.match(second.out, /embeddings of 12 stack\(s\) reused, 0 encoded into /);
+    await runSegment(['--model', run, '--input', ctPath, '--output', outputs[2]]);
+    const [a, b, one] = outputs.map((f) => parseNifti(readFileSync(f), f).data);
+    assert.deepEqual(b, a);
+    assert.deepEqual(a, one, 'the split model gives the labels of the one-graph export');
+    await assert.rejects(
+      runSegment([
+        '--model',
+        run,
+        '--input',
+        ctPath,
+        '--output',
+        join(tmp, 'emb', 'x.nii.gz'),
+        '--embeddings',
+        cache,
+      ]),
+      /--embeddings needs a split model/,
+    );
   });
 
   it('runs --stride 5 (non-overlapping stacks) and writes probabilities and an overlay', async () => {

@@ -22,6 +22,7 @@ import { type Command, UsageError, parseCommandArgs, withExamples } from '../com
 import { checkDatasetFolder } from '../dataset_check_files.js';
 import { type Dataset, guessModality, openDataset } from '../dataset_files.js';
 import { RunDir, drawCurves } from '../run_dir.js';
+import { RUN_MODEL_DIR } from '../model_files.js';
 import { buildSliceCache } from '../slice_cache_files.js';
 
 const USAGE = withExamples(
@@ -169,7 +170,7 @@ export const train: Command = {
           onValidation: () => drawCurves(run),
           exportModel: async () => {
             model.invalidate();
-            await model.exportOnnx(run.file('model.onnx'), {
+            await model.exportSplit(run.file(RUN_MODEL_DIR), {
               slices: model.config.slices,
               classNames: info.classNames,
               preprocessing: info.preprocessing,
