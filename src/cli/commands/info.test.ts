@@ -173,6 +173,23 @@ describe('masam info', () => {
       'point_labels float32 [3, 2]',
     ]);
     assert.match((await runInfo([path])).out, /prompts +box per slice \+ 2 point slots/);
+    // The same model split: both graphs' inputs, the form and the weights' precision.
+    const split = join(tmp, 'boxed-split');
+    await model.exportSplit(split, { slices: 3, preprocessing: { modality: 'mri' }, prompts: { points: 2 } });
+    const info = JSON.parse((await runInfo([split, '--json'])).out) as ModelFileInfo;
+    assert.equal(info.form, 'split');
+    assert.equal(info.weights, 'fp32');
+    assert.deepEqual(info.inputs, [
+      'encoder: image float32 [1, 3, 3, 128, 128]',
+      'decoder: embeddings float32 [1, 256, 8, 8]',
+      'decoder: boxes float32 [1, 4]',
+      'decoder: point_coords float32 [1, 2, 2]',
+      'decoder: point_labels float32 [1, 2]',
+    ]);
+    assert.match(
+      (await runInfo([split])).out,
+      /format +masam model \(ONNX, split: encoder.onnx \+ decoder.onnx; fp32 weights\)/,
+    );
     writeFileSync(join(tmp, 'junk.onnx'), 'not a model');
     await assert.rejects(runInfo([join(tmp, 'junk.onnx')]), /junk\.onnx/);
   });

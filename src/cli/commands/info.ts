@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SPLIT_DECODER_FILE, SPLIT_ENCODER_FILE } from '../../api/model.js';
 import { MasamError } from '../../core/errors.js';
 import { formatDatasetCheck } from '../../data/dataset_check.js';
 import { modelInfoFromMetadata } from '../../infer/model_info.js';
@@ -16,6 +17,7 @@ import type { Affine, Volume } from '../../io/volume.js';
 import { inspectModel } from '../../onnx/inspect.js';
 import { type Command, UsageError, parseCommandArgs } from '../command.js';
 import { checkDatasetFolder } from '../dataset_check_files.js';
+import { resolveModel } from '../model_files.js';
 import { RunDir } from '../run_dir.js';
 import { readVolume } from '../volume_files.js';
 
@@ -130,6 +132,10 @@ export function formatInfo(info: VolumeInfo): string {
 export interface ModelFileInfo {
   readonly path: string;
   readonly format: 'masam-onnx';
+  /** 'split': a folder of encoder.onnx + decoder.onnx (api/model.ts exportSplit); 'one graph': one .onnx. */
+  readonly form: 'split' | 'one graph';
+  /** 'int8' when the encoder's matrix weights are int8; 'fp16' when it computes in float16; else 'fp32'. */
+  readonly weights: 'fp32' | 'int8' | 'fp16';
   readonly classNames: readonly string[];
   readonly slices: number;
   readonly imageSize: number;
@@ -142,26 +148,48 @@ export interface ModelFileInfo {
   readonly architecture: string;
 }
 
-/** Reads an exported model's masam metadata and signature. */
+/** Reads an exported model's masam metadata and signature: one .onnx, or a split model's folder. */
 export async function describeModelFile(path: string): Promise<ModelFileInfo> {
-  const bytes = await readFile(path).catch((err: Error) => {
-    throw new MasamError(`${path}: cannot read the model (${err.message})`);
-  });
-  const signature = inspectModel(bytes, path);
-  const model = modelInfoFromMetadata(signature.metadata, path);
-  const spec = (t: { name: string; dtype: string; shape: readonly number[] }) =>
-    `${t.name} ${t.dtype} [${t.shape.join(', ')}]`;
+  const where = await resolveModel(path);
+  const read = async (file: string) => {
+    const bytes = await readFile(file).catch((err: Error) => {
+      throw new MasamError(`${file}: cannot read the model (${err.message})`);
+    });
+    return inspectModel(bytes, file);
+  };
+  const spec = (prefix: string) => (t: { name: string; dtype: string; shape: readonly number[] }) =>
+    `${prefix}${t.name} ${t.dtype} [${t.shape.join(', ')}]`;
+  const parts =
+    where.kind === 'onnx'
+      ? [{ prefix: '', signature: await read(where.file), file: where.file }]
+      : await Promise.all(
+          [SPLIT_ENCODER_FILE, SPLIT_DECODER_FILE].map(async (name) => ({
+            prefix: `${name.replace('.onnx', '')}: `,
+            signature: await read(join(where.dir, name)),
+            file: join(where.dir, name),
+          })),
+        );
+  const { signature, file } = parts[0]!;
+  const model = modelInfoFromMetadata(signature.metadata, file);
   const cfg = model.config;
+  const metadata = signature.metadata;
   return {
-    path,
+    path: where.kind === 'onnx' ? where.file : where.dir,
     format: 'masam-onnx',
+    form: where.kind === 'onnx' ? 'one graph' : 'split',
+    weights:
+      metadata['masam.quantize'] === 'int8'
+        ? 'int8'
+        : metadata['masam.precision'] === 'fp16'
+          ? 'fp16'
+          : 'fp32',
     classNames: model.classNames,
     slices: model.slices,
     imageSize: model.imageSize,
     preprocessing: model.preprocessing,
     prompts: model.prompts ?? null,
-    inputs: signature.inputs.map(spec),
-    outputs: signature.outputs.map(spec),
+    inputs: parts.flatMap((p) => p.signature.inputs.map(spec(p.prefix))),
+    outputs: parts.flatMap((p) => p.signature.outputs.map(spec(p.prefix))),
     architecture: `ViT ${cfg.depth} blocks × ${cfg.embed_dim} (${cfg.num_heads} heads), decoder width ${cfg.out_chans}`,
   };
 }
@@ -175,7 +203,7 @@ export function formatModelInfo(info: ModelFileInfo): string {
       : `box per slice${info.prompts.points > 0 ? ` + ${info.prompts.points} point slots` : ''} (segment --prompts)`;
   return [
     `path           ${info.path}`,
-    `format         masam model (ONNX)`,
+    `format         masam model (ONNX, ${info.form === 'split' ? 'split: encoder.onnx + decoder.onnx' : 'one graph'}; ${info.weights} weights)`,
     `classes        ${info.classNames.map((n, i) => `${i} ${n}`).join(', ')}`,
     `stack          ${info.slices} slices of ${info.imageSize}×${info.imageSize}`,
     `preprocessing  ${p.modality}${p.window ? `, window ${p.window.join('..')} HU` : ''}`,
@@ -378,7 +406,7 @@ export const info: Command = {
     if (positionals.length !== 1)
       throw new UsageError(`expected one file or folder, got ${positionals.length}`);
     const path = positionals[0]!;
-    if (/\.onnx$/i.test(path)) {
+    if (/\.onnx$/i.test(path) || isSplitModelFolder(path)) {
       const model = await describeModelFile(path);
       console.log(values.json ? JSON.stringify(model, null, 2) : formatModelInfo(model));
       return 0;
@@ -403,6 +431,11 @@ export const info: Command = {
     return 0;
   },
 };
+
+/** A folder holding a split model's two graphs. */
+function isSplitModelFolder(path: string): boolean {
+  return existsSync(join(path, SPLIT_ENCODER_FILE)) && existsSync(join(path, SPLIT_DECODER_FILE));
+}
 
 function parse(args: string[]) {
   return parseCommandArgs({
