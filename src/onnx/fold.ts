@@ -1,6 +1,7 @@
 // Constant folding for graph rewrites: evaluates the float32 values a graph computes from its initializers
 // alone (the weight expressions masam emits: a linear layer's Transpose(weight); MA-SAM's qkv weight
-// W + FacT delta, itself MatMuls of initializers), and prunes the nodes a rewrite leaves unused.
+// W + FacT delta, itself MatMuls of initializers; the 3D adapter's conv taps, Slices of its weight), and
+// prunes the nodes a rewrite leaves unused.
 // Arithmetic runs in float64 and rounds to float32 per node, as onnxruntime's float32 kernels would.
 import type onnxProto from 'onnx-proto';
 import { float32Values, onnx } from './proto.js';
@@ -29,7 +30,8 @@ export function pruneDeadNodes(nodes: readonly INode[], graph: onnxProto.onnx.IG
 
 /**
  * Evaluates float32 values computed from initializers alone (the weight expressions masam emits:
- * Transpose, Reshape, elementwise Add/Sub/Mul with broadcasting, 2-D MatMul, Concat, Expand, Identity).
+ * Transpose, Reshape, Slice, elementwise Add/Sub/Mul with broadcasting, 2-D MatMul, Concat, Expand,
+ * Identity).
  * Initializers that are also graph inputs can be overridden at run time and are not constant.
  */
 export class ConstantEvaluator {
@@ -125,6 +127,13 @@ export class ConstantEvaluator {
       case 'MatMul': {
         const y = inputs[1] ? this.evaluate(inputs[1]) : undefined;
         return y && matmul2d(x, y);
+      }
+      case 'Slice': {
+        const [starts, ends, axes, steps] = [1, 2, 3, 4].map((i) =>
+          inputs[i] ? this.int64s(inputs[i]) : null,
+        );
+        if (!starts || !ends || axes === undefined || steps === undefined) return undefined;
+        return slice(x, starts, ends, axes ?? starts.map((_, i) => i), steps ?? starts.map(() => 1));
       }
       case 'Concat': {
         const parts = inputs.map((i) => this.evaluate(i));
@@ -236,6 +245,37 @@ function matmul2d(x: Float32Value, y: Float32Value): Float32Value | undefined {
     data.set(row, i * n);
   }
   return { dims: [m, n], data };
+}
+
+/** ONNX Slice with positive steps (indices clamped as the operator defines); undefined otherwise. */
+function slice(
+  x: Float32Value,
+  starts: readonly number[],
+  ends: readonly number[],
+  axes: readonly number[],
+  steps: readonly number[],
+): Float32Value | undefined {
+  const rank = x.dims.length;
+  const begin = x.dims.map(() => 0);
+  const step = x.dims.map(() => 1);
+  const dims = [...x.dims];
+  for (let i = 0; i < starts.length; i++) {
+    const axis = axes[i]! < 0 ? axes[i]! + rank : axes[i]!;
+    const size = x.dims[axis]!;
+    if (steps[i]! <= 0 || axis < 0 || axis >= rank) return undefined;
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
+    begin[axis] = clamp(starts[i]!);
+    step[axis] = steps[i]!;
+    dims[axis] = Math.max(0, Math.ceil((clamp(ends[i]!) - begin[axis]!) / steps[i]!));
+  }
+  const strides = stridesOf(x.dims);
+  const data = new Float32Array(dims.reduce((n, d) => n * d, 1));
+  forEachIndex(dims, (flat, index) => {
+    let src = 0;
+    for (let d = 0; d < rank; d++) src += (begin[d]! + index[d]! * step[d]!) * strides[d]!;
+    data[flat] = x.data[src]!;
+  });
+  return { dims, data };
 }
 
 function concat(parts: readonly Float32Value[], axis: number): Float32Value | undefined {

@@ -39,12 +39,12 @@ export interface QuantizeReport {
   readonly quantized: number;
   /** MatMuls left in float32, by reason. */
   readonly keptFloat: {
+    /** Rejected by `include` (whatever their kind; the counts below are of the included MatMuls). */
+    readonly excluded: number;
     /** Both operands are activations (attention scores, attention × values). */
     readonly activations: number;
     /** Constant weight with fewer than `minElements` elements. */
     readonly smallWeights: number;
-    /** Rejected by `include`. */
-    readonly excluded: number;
     /** Both operands constant: onnxruntime folds these when it loads the model. */
     readonly constant: number;
     /** Constant weight that is not a float32 matrix this file can evaluate (e.g. 3-D, or built by Slice). */
@@ -89,12 +89,14 @@ export function quantizeWeightsInt8(
     }
     const [a, b] = node.input as [string, string];
     const name = node.name ?? '';
-    const weight = constants.isConstant(b) && !constants.isConstant(a) ? constants.evaluate(b) : undefined;
-    if (!constants.isConstant(b)) keptFloat.activations++;
+    const included = !options.include || options.include(name);
+    const weight =
+      included && constants.isConstant(b) && !constants.isConstant(a) ? constants.evaluate(b) : undefined;
+    if (!included) keptFloat.excluded++;
+    else if (!constants.isConstant(b)) keptFloat.activations++;
     else if (constants.isConstant(a)) keptFloat.constant++;
     else if (!weight || weight.dims.length !== 2) keptFloat.unsupported++;
     else if (weight.data.length < minElements) keptFloat.smallWeights++;
-    else if (options.include && !options.include(name)) keptFloat.excluded++;
     else {
       let q = quantizedWeights.get(b);
       if (!q) {
