@@ -6,17 +6,29 @@
 // box and a clicked point, against `masam segment --prompts`. The display convention: a volume with a
 // marker on the patient's left only shows it on the screen's right (radiological, the default) and on the
 // left after the Neurological toggle; voxel read-out and slice number count from 0; the legend fits the
-// panel at 1400 px. Also: the server's headers and refusals, and the legend helpers. Artefacts:
+// panel at 1400 px. A split model (encoder.onnx + decoder.onnx) served from a run folder: after a box edit
+// Segment runs only the decoder (0 stacks encoded) and still gives `masam segment --prompts`'s labels for
+// the new box; Cancel stops a run and the next Segment encodes only the stacks the cancelled run did not.
+// Also: the server's headers and refusals, `--model`'s forms, and the legend helpers. Artefacts:
 // test-output/viewer.png, viewer_box.png, viewer_convention.png and viewer_legend.png.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
+import { SPLIT_DECODER_FILE, SPLIT_ENCODER_FILE } from '../src/api/model.js';
 import { segment } from '../src/cli/commands/segment.js';
-import { startViewerServer } from '../src/cli/commands/view.js';
+import { modelPreload, startViewerServer } from '../src/cli/commands/view.js';
 import { parseNifti } from '../src/io/nifti.js';
 import { countLabels, formatVolume, labelColorMap } from '../src/viewer/legend.js';
 import { buildViewer } from '../viewer/build.js';
@@ -27,8 +39,10 @@ import {
   LEFT_MARKER,
   type ViewerFixtures,
   makePromptedModel,
+  makeSplitModel,
   makeViewerFixtures,
   writeLeftMarkerVolume,
+  writePhantom,
 } from './viewer/fixtures.js';
 
 const ARTEFACTS = join(import.meta.dirname, '..', 'test-output');
@@ -43,6 +57,8 @@ interface PageRun {
   readonly shape: readonly number[];
   readonly seconds: number;
   readonly timing: string;
+  /** The status line after the run (a split model's says how many stacks were encoded). */
+  readonly status: string;
 }
 
 /** A page that records errors and any request that does not go to `origin` with GET. */
@@ -85,7 +101,7 @@ async function segmentInPage(
     await page.screenshot({ path: screenshot });
   }
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
-  assert.equal(download.suggestedFilename(), 'phantom_ct_labels.nii.gz');
+  assert.match(download.suggestedFilename(), /^phantom_ct\w*_labels\.nii\.gz$/);
   const path = join(dir, `browser_${Date.now()}.nii.gz`);
   await download.saveAs(path);
   const volume = parseNifti(readFileSync(path), path);
@@ -97,6 +113,7 @@ async function segmentInPage(
     shape: volume.shape,
     seconds: Number(await page.getAttribute('#timing', 'data-seconds')),
     timing: (await page.textContent('#timing')) ?? '',
+    status: status ?? '',
   };
 }
 
@@ -165,15 +182,18 @@ async function boxInputs(page: Page): Promise<number[]> {
   return Promise.all(BOX_INPUTS.map(async (id) => Number(await page.inputValue(id))));
 }
 
-/** `masam segment --prompts` (onnxruntime-node) on `volume`: the labels the page must reproduce. */
+/**
+ * `masam segment [--prompts]` (onnxruntime-node) on `volume`: the labels the page must reproduce. `model`
+ * is anything `--model` takes (an .onnx, a split model folder, a run folder).
+ */
 async function cliWithPrompts(
   model: string,
   volume: string,
-  prompts: object,
+  prompts: object | undefined,
   stem: string,
 ): Promise<Uint8Array> {
   const promptsPath = `${stem}_prompts.json`;
-  writeFileSync(promptsPath, JSON.stringify(prompts));
+  if (prompts) writeFileSync(promptsPath, JSON.stringify(prompts));
   const out = `${stem}_labels.nii.gz`;
   const code = await segment.run([
     '--model',
@@ -182,11 +202,17 @@ async function cliWithPrompts(
     volume,
     '--output',
     out,
-    '--prompts',
-    promptsPath,
+    ...(prompts ? ['--prompts', promptsPath] : []),
   ]);
   assert.equal(code, 0);
   return parseNifti(readFileSync(out), out).data as Uint8Array;
+}
+
+/** The numbers of a split model's status line: "… N of M stacks encoded" or "decoder only: 0 stacks encoded". */
+function encodedStacks(status: string): number {
+  const m = /(?:decoder only: (0)|(\d+) of \d+) stacks encoded/.exec(status);
+  assert.ok(m, `the status says how many stacks were encoded: ${status}`);
+  return Number(m[1] ?? m[2]);
 }
 
 function differing(a: Uint8Array, b: Uint8Array): number {
@@ -231,11 +257,11 @@ describe('browser viewer', { timeout: 600_000 }, () => {
   });
 
   /** `masam view` with the phantom volume and the small model preloaded. */
-  const preloadedServer = () =>
+  const preloadedServer = async () =>
     startViewerServer({
       appDir,
       volume: { name: basename(fixtures.volumePath), path: fixtures.volumePath },
-      model: { name: basename(fixtures.modelPath), path: fixtures.modelPath },
+      model: await modelPreload(fixtures.modelPath),
     });
 
   it('segments a preloaded volume in Chromium (WASM) with the labels of `masam segment`', async () => {
@@ -463,6 +489,134 @@ describe('browser viewer', { timeout: 600_000 }, () => {
     }
   });
 
+  it('split model from a run folder: a box edit re-runs only the decoder (0 stacks encoded) with the labels of `masam segment --prompts`', async () => {
+    // A run folder holding the split model in model/, as `masam train` leaves it; `--model <run>` finds it.
+    const run = join(dir, 'run_split');
+    await makeSplitModel(join(run, 'model'), 11, { points: 0 });
+    const first = [10, 8, 2, 33, 27, 5];
+    // The edit moves the box in-plane over the same slices: the stacks (and their embeddings) stay.
+    const edited = [4, 3, 2, 24, 20, 5];
+    const cliFirst = await cliWithPrompts(run, fixtures.volumePath, { box3d: first }, join(dir, 'split1'));
+    const cliEdited = await cliWithPrompts(run, fixtures.volumePath, { box3d: edited }, join(dir, 'split2'));
+    assert.ok(differing(cliFirst, cliEdited) > 0, 'the edit changes the CLI labels');
+
+    const model = await modelPreload(run);
+    assert.deepEqual(
+      model.files.map((f) => f.name),
+      [SPLIT_ENCODER_FILE, SPLIT_DECODER_FILE],
+    );
+    const server = await startViewerServer({
+      appDir,
+      volume: { name: basename(fixtures.volumePath), path: fixtures.volumePath },
+      model,
+    });
+    try {
+      const { page, problems } = await watchedPage(browser, server.url);
+      await page.goto(`${server.url}?backend=wasm`);
+      await page.waitForSelector('#box-panel:not([hidden])', { timeout: 120_000 });
+      assert.match((await page.textContent('#model-info')) ?? '', /split: encoder \+ decoder/);
+      const typeBox = async (box: number[]) => {
+        for (const [n, id] of BOX_INPUTS.entries()) await page.fill(id, String(box[n]));
+      };
+
+      await typeBox(first);
+      const one = await segmentInPage(page, dir);
+      const encodedFirst = encodedStacks(one.status);
+      assert.ok(encodedFirst > 0, `the first run encodes: ${one.status}`);
+      assert.equal(
+        differing(one.labels, cliFirst),
+        0,
+        'first box: voxels where the browser and the CLI disagree',
+      );
+
+      await typeBox(edited);
+      const two = await segmentInPage(page, dir, join(ARTEFACTS, 'viewer_split.png'));
+      console.log(
+        `viewer (WASM, split model, box ${JSON.stringify(first)} → ${JSON.stringify(edited)}):\n` +
+          `  first run: ${one.timing}; ${one.status}\n  after the edit: ${two.timing}; ${two.status}`,
+      );
+      assert.match(two.status, /decoder only: 0 stacks encoded/);
+      assert.equal(encodedStacks(two.status), 0, 'the box edit ran the encoder');
+      const differ = differing(two.labels, cliEdited);
+      assert.deepEqual(
+        countLabels(two.labels, CLASS_NAMES.length),
+        countLabels(cliEdited, CLASS_NAMES.length),
+        'per-label voxel counts after the edit: browser = CLI',
+      );
+      assert.equal(differ, 0, 'edited box: voxels where the browser and the CLI disagree');
+      assert.deepEqual(problems, [], 'no page errors, no request off the viewer server');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('Cancel stops a split model run; the page recovers and the next run encodes only the stacks not kept', async () => {
+    // 48 slices, 48 stacks: long enough to cancel after the first few.
+    const volumePath = writePhantom(join(dir, 'phantom_ct_long.nii.gz'), 11, 48);
+    const splitDir = await makeSplitModel(join(dir, 'split_plain'));
+    const cliLabels = await cliWithPrompts(splitDir, volumePath, undefined, join(dir, 'long'));
+    const server = await startViewerServer({ appDir });
+    try {
+      const { page, problems } = await watchedPage(browser, server.url);
+      await page.goto(`${server.url}?backend=wasm`);
+      await page.setInputFiles('#volume-input', volumePath);
+      // The file picker: a split model's two graphs, in any order.
+      await page.setInputFiles('#model-input', [
+        join(splitDir, SPLIT_DECODER_FILE),
+        join(splitDir, SPLIT_ENCODER_FILE),
+      ]);
+      await page.waitForSelector('body[data-backend="wasm"]', { timeout: 120_000 });
+      await page.waitForSelector('#segment:not([disabled])', { timeout: 60_000 });
+      assert.equal(await page.isVisible('#cancel'), false, 'no Cancel before a run');
+      await page.click('#segment');
+      await page.waitForSelector('#cancel:not([disabled])');
+      // Clicked from inside the page as soon as two stacks are done, so the test's round trips do not
+      // let the run finish first on a busy machine.
+      await page.evaluate(
+        () =>
+          new Promise<void>((resolve) => {
+            // No named function here: tsx would wrap it in a helper the page does not have.
+            const timer = setInterval(() => {
+              if (Number(document.querySelector('progress')?.value) < 2) return;
+              clearInterval(timer);
+              document.querySelector<HTMLButtonElement>('#cancel')?.click();
+              resolve();
+            }, 5);
+          }),
+      );
+      await page.waitForSelector(
+        'body[data-state="idle"], body[data-state="done"], body[data-state="error"]',
+        {
+          timeout: 120_000,
+        },
+      );
+      const status = (await page.textContent('#status')) ?? '';
+      assert.equal(
+        await page.getAttribute('body', 'data-state'),
+        'idle',
+        `cancelled, not finished: ${status}`,
+      );
+      const m = /cancelled after (\d+) of 48 stacks; the embeddings computed are kept/.exec(status);
+      assert.ok(m, status);
+      const done = Number(m[1]);
+      assert.ok(done >= 2 && done < 48, `stopped part-way: ${done}`);
+      assert.equal(await page.isVisible('#cancel'), false, 'Cancel hidden again');
+
+      const run = await segmentInPage(page, dir);
+      const encoded = encodedStacks(run.status);
+      console.log(`viewer (WASM, split, cancelled after ${done} stacks): then ${run.timing}; ${run.status}`);
+      // Stacks encoded before the cancel are kept (the one being decoded when it came may be too).
+      assert.ok(
+        encoded <= 48 - done && encoded >= 48 - done - 1,
+        `${encoded} stacks encoded after the cancel`,
+      );
+      assert.equal(differing(run.labels, cliLabels), 0, 'voxels where the browser and the CLI disagree');
+      assert.deepEqual(problems, [], 'no page errors, no request off the viewer server');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('segments on WebGPU (SwiftShader adapter, no GPU) with the labels of `masam segment`', async () => {
     const gpuBrowser = await launchChromium({ webgpu: true });
     const server = await preloadedServer();
@@ -501,7 +655,7 @@ describe('browser viewer', { timeout: 600_000 }, () => {
     const server = await startViewerServer({
       appDir,
       volume: { name: basename(volumePath), path: volumePath },
-      model: { name: 'model.onnx', path: 'models/demo/model.onnx' },
+      model: await modelPreload('models/demo/model.onnx'),
     });
     try {
       const { page, problems } = await watchedPage(browser, server.url);
@@ -579,10 +733,7 @@ describe('browser viewer', { timeout: 600_000 }, () => {
   });
 
   it('serves files only: COOP/COEP headers, no traversal, no uploads', async () => {
-    const server = await startViewerServer({
-      appDir,
-      model: { name: basename(fixtures.modelPath), path: fixtures.modelPath },
-    });
+    const server = await startViewerServer({ appDir, model: await modelPreload(fixtures.modelPath) });
     try {
       const index = await fetch(server.url);
       assert.equal(index.status, 200);
@@ -591,8 +742,8 @@ describe('browser viewer', { timeout: 600_000 }, () => {
       const wasm = await fetch(`${server.url}ort/ort-wasm-simd-threaded.jsep.wasm`, { method: 'HEAD' });
       assert.equal(wasm.headers.get('content-type'), 'application/wasm');
       const manifest = await (await fetch(`${server.url}preload/manifest.json`)).json();
-      assert.deepEqual(manifest, { model: 'small.onnx' });
-      const model = await fetch(`${server.url}preload/model`);
+      assert.deepEqual(manifest, { model: { name: 'small.onnx', files: ['small.onnx'] } });
+      const model = await fetch(`${server.url}preload/model/small.onnx`);
       assert.deepEqual(
         new Uint8Array(await model.arrayBuffer()),
         new Uint8Array(readFileSync(fixtures.modelPath)),
@@ -604,6 +755,33 @@ describe('browser viewer', { timeout: 600_000 }, () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('masam view --model', () => {
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'masam-view-model-'));
+    await makeSplitModel(join(dir, 'split'));
+    await makeSplitModel(join(dir, 'boxed'), 11, { points: 0 });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('takes a split model folder or a run folder; refuses a lone half and halves of two exports', async () => {
+    const files = (await modelPreload(join(dir, 'split'))).files.map((f) => f.name);
+    assert.deepEqual(files, [SPLIT_ENCODER_FILE, SPLIT_DECODER_FILE]);
+    mkdirSync(join(dir, 'run'));
+    renameSync(join(dir, 'split'), join(dir, 'run', 'model'));
+    assert.equal((await modelPreload(join(dir, 'run'))).name, 'run');
+    await assert.rejects(
+      modelPreload(join(dir, 'run', 'model', SPLIT_ENCODER_FILE)),
+      /encoder.onnx: a split model's encoder; give the folder that holds both graphs/,
+    );
+    copyFileSync(join(dir, 'boxed', SPLIT_DECODER_FILE), join(dir, 'run', 'model', SPLIT_DECODER_FILE));
+    await assert.rejects(
+      modelPreload(join(dir, 'run')),
+      /come from different exports \('masam.prompts' differs\)/,
+    );
   });
 });
 

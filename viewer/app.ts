@@ -6,28 +6,28 @@
 // with point slots also takes points (the voxel under the crosshair, foreground or background), sent as
 // prompts.json's `points`; it needs a box or at least one point. Slices are shown radiological (patient's
 // right on the screen's left, as clinical viewers and masam's overlay PNGs) unless the View panel's toggle
-// or `?convention=neurological` asks for the mirror image.
+// or `?convention=neurological` asks for the mirror image. A split model (encoder.onnx + decoder.onnx) keeps
+// each stack's image embeddings in the worker, so Segment after a prompt edit runs only the decoder; the
+// status line says how many stacks were encoded. Cancel stops a running segmentation.
 import type { SLICE_TYPE } from '@niivue/niivue';
 import { cssColor, formatVolume, labelColor } from '../src/viewer/legend.js';
 import type {
   BackendChoice,
   LoadedModel,
+  NamedBytes,
   SegmentationDone,
   WorkerRequest,
   WorkerResponse,
 } from '../src/viewer/protocol.js';
 import { type Box3, type BoxDrag, type DisplayConvention, Scene, type Voxel } from './scene.js';
 
-/** What `masam view` preloads: file names under /preload/ (see src/cli/commands/view.ts). */
+/**
+ * What `masam view` preloads (src/cli/commands/view.ts): the volume at /preload/volume, and the model's
+ * files (one .onnx or encoder.onnx + decoder.onnx, each with its .onnx.data if any) at /preload/model/<file>.
+ */
 interface PreloadManifest {
   volume?: string;
-  model?: string;
-  modelData?: string;
-}
-
-interface NamedBytes {
-  readonly name: string;
-  readonly bytes: Uint8Array;
+  model?: { name: string; files: string[] };
 }
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -36,6 +36,7 @@ const ui = {
   modelInput: $<HTMLInputElement>('model-input'),
   backend: $<HTMLSelectElement>('backend'),
   segment: $<HTMLButtonElement>('segment'),
+  cancel: $<HTMLButtonElement>('cancel'),
   download: $<HTMLButtonElement>('download'),
   progress: $<HTMLProgressElement>('progress'),
   status: $('status'),
@@ -74,6 +75,8 @@ const state: {
   points: PointPrompt[];
   hidden: Set<number>;
   busy: boolean;
+  /** The last progress of the running segmentation (stacks done, total). */
+  progress?: [number, number];
 } = { points: [], hidden: new Set(), busy: false };
 
 const NIFTI = /\.nii(\.gz)?$/i;
@@ -82,13 +85,18 @@ function formatBytes(n: number): string {
   return n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : `${(n / 1e6).toFixed(1)} MB`;
 }
 
-function setState(name: 'idle' | 'loading' | 'segmenting' | 'done' | 'error', message?: string): void {
+function setState(
+  name: 'idle' | 'loading' | 'segmenting' | 'cancelling' | 'done' | 'error',
+  message?: string,
+): void {
   document.body.dataset['state'] = name;
   if (message !== undefined) {
     ui.status.textContent = message;
     ui.status.classList.toggle('error', name === 'error');
   }
-  state.busy = name === 'loading' || name === 'segmenting';
+  state.busy = name === 'loading' || name === 'segmenting' || name === 'cancelling';
+  ui.cancel.hidden = !(name === 'segmenting' || name === 'cancelling');
+  ui.cancel.disabled = name !== 'segmenting';
   const promptMissing = needsBox() && !promptReady();
   ui.segment.disabled = state.busy || !state.volume || !state.model || promptMissing;
   ui.segment.title = promptMissing
@@ -136,11 +144,17 @@ worker.onmessage = (event: MessageEvent<WorkerResponse>) => {
   const msg = event.data;
   if (msg.type === 'model') onModel(msg.model);
   else if (msg.type === 'progress') {
+    state.progress = [msg.done, msg.total];
     ui.progress.max = msg.total;
     ui.progress.value = msg.done;
-    ui.status.textContent = `segmenting: stack ${msg.done} of ${msg.total}`;
+    if (document.body.dataset['state'] === 'segmenting')
+      ui.status.textContent = `segmenting: stack ${msg.done} of ${msg.total}`;
   } else if (msg.type === 'done') void onResult(msg.result);
-  else if (msg.type === 'error') {
+  else if (msg.type === 'cancelled') {
+    const [done, total] = state.progress ?? [0, 0];
+    const kept = state.model?.split ? '; the embeddings computed are kept' : '';
+    setState('idle', `cancelled after ${done} of ${total} stacks${kept}`);
+  } else if (msg.type === 'error') {
     if (msg.during === 'load-model') {
       state.model = undefined;
       ui.modelInfo.textContent = 'none';
@@ -194,23 +208,20 @@ async function openVolume(file: NamedBytes): Promise<void> {
   setState('idle', readyMessage());
 }
 
-function openModel(model: NamedBytes, data?: NamedBytes): void {
+/**
+ * Sends a model to the worker: `graphs` is one .onnx or a split model's encoder.onnx and decoder.onnx (the
+ * worker tells them apart by their metadata), `data` their .onnx.data files.
+ */
+function openModel(name: string, graphs: readonly NamedBytes[], data: readonly NamedBytes[]): void {
   state.model = undefined;
   state.result = undefined;
   scene.clearLabels();
-  ui.modelInfo.textContent = `loading ${model.name}…`;
-  setState('loading', `loading ${model.name}${data ? ` + ${data.name}` : ''}…`);
-  const transfer = [model.bytes.buffer as ArrayBuffer];
-  if (data) transfer.push(data.bytes.buffer as ArrayBuffer);
+  ui.modelInfo.textContent = `loading ${name}…`;
+  const files = [...graphs, ...data].map((f) => f.name).join(' + ');
+  setState('loading', `loading ${files}…`);
   send(
-    {
-      type: 'load-model',
-      name: model.name,
-      bytes: model.bytes,
-      ...(data ? { externalData: { name: data.name, bytes: data.bytes } } : {}),
-      backend: ui.backend.value as BackendChoice,
-    },
-    transfer,
+    { type: 'load-model', name, graphs, externalData: data, backend: ui.backend.value as BackendChoice },
+    [...graphs, ...data].map((f) => f.bytes.buffer as ArrayBuffer),
   );
 }
 
@@ -225,6 +236,9 @@ function onModel(model: LoadedModel): void {
     model.name,
     `${info.classNames.length - 1} classes, ${info.preprocessing.modality.toUpperCase()}`,
     `${info.slices} slices × ${info.imageSize}², ViT ${c.embed_dim}×${c.depth}`,
+    model.split
+      ? 'split: encoder + decoder (a new prompt re-runs only the decoder)'
+      : 'one graph (each Segment runs every stack)',
     `${model.backend === 'wasm' ? `WASM, ${model.threads} thread${model.threads > 1 ? 's' : ''}` : 'WebGPU'}` +
       ` · loaded in ${model.seconds.toFixed(2)} s`,
   ];
@@ -240,21 +254,27 @@ function onModel(model: LoadedModel): void {
   setState('idle', readyMessage());
 }
 
-/** Sorts picked or dropped files into a volume, a model and its external data. */
+/**
+ * Sorts picked or dropped files into a volume, a model (one .onnx, or a split model's encoder.onnx and
+ * decoder.onnx) and its external data.
+ */
 async function openFiles(files: readonly File[]): Promise<void> {
   const read = async (f: File): Promise<NamedBytes> => ({
     name: f.name,
     bytes: new Uint8Array(await f.arrayBuffer()),
   });
-  const model = files.find((f) => /\.onnx$/i.test(f.name));
-  const data = files.find((f) => /\.(onnx\.data|onnx_data|data)$/i.test(f.name));
+  const graphs = files.filter((f) => /\.onnx$/i.test(f.name));
+  const data = files.filter((f) => /\.(onnx\.data|onnx_data|data)$/i.test(f.name));
   const volume = files.find((f) => NIFTI.test(f.name));
-  if (!model && !volume) {
+  if (graphs.length === 0 && !volume) {
     setState('error', `nothing to open in ${files.map((f) => f.name).join(', ')} (.nii, .nii.gz, .onnx)`);
     return;
   }
   if (volume) await openVolume(await read(volume));
-  if (model) openModel(await read(model), data ? await read(data) : undefined);
+  if (graphs.length > 0) {
+    const name = graphs.map((f) => f.name).join(' + ');
+    openModel(name, await Promise.all(graphs.map(read)), await Promise.all(data.map(read)));
+  }
 }
 
 // ---- box prompt ----------------------------------------------------------------------------------------
@@ -408,6 +428,7 @@ function segment(): void {
   ui.progress.value = 0;
   ui.timing.textContent = '';
   const copy = state.volume.bytes.slice();
+  state.progress = undefined;
   setState('segmenting', 'segmenting…');
   send(
     {
@@ -439,7 +460,15 @@ async function onResult(result: SegmentationDone): Promise<void> {
     return;
   }
   renderLegend();
-  setState('done', `done: ${result.volumeName}`);
+  setState('done', `done: ${result.volumeName}${model.split ? ` · ${encoderWork(result)}` : ''}`);
+}
+
+/** What a split model's run needed: "decoder only" when every stack's embeddings were kept. */
+function encoderWork(result: SegmentationDone): string {
+  const images = `${result.decodedImages} slice image${result.decodedImages === 1 ? '' : 's'} decoded`;
+  return result.encodedStacks === 0
+    ? `decoder only: 0 stacks encoded, ${images}`
+    : `${result.encodedStacks} of ${result.stacks} stacks encoded, ${images}`;
 }
 
 function renderLegend(): void {
@@ -507,8 +536,15 @@ async function preload(): Promise<void> {
   };
   if (manifest.volume) await openVolume(await get('preload/volume', manifest.volume));
   if (manifest.model) {
-    const data = manifest.modelData ? await get('preload/model-data', manifest.modelData) : undefined;
-    openModel(await get('preload/model', manifest.model), data);
+    const files = await Promise.all(
+      manifest.model.files.map((f) => get(`preload/model/${encodeURIComponent(f)}`, f)),
+    );
+    const isGraph = (f: NamedBytes) => /\.onnx$/i.test(f.name);
+    openModel(
+      manifest.model.name,
+      files.filter(isGraph),
+      files.filter((f) => !isGraph(f)),
+    );
   }
 }
 
@@ -554,6 +590,11 @@ for (const button of document.querySelectorAll<HTMLButtonElement>('[data-slice-t
 ui.volumeInput.addEventListener('change', () => void openFiles([...(ui.volumeInput.files ?? [])]));
 ui.modelInput.addEventListener('change', () => void openFiles([...(ui.modelInput.files ?? [])]));
 ui.segment.addEventListener('click', segment);
+ui.cancel.addEventListener('click', () => {
+  if (document.body.dataset['state'] !== 'segmenting') return;
+  setState('cancelling', 'cancelling…');
+  send({ type: 'cancel' });
+});
 for (const input of ui.boxInputs) input.addEventListener('input', onBoxInput);
 ui.boxClear.addEventListener('click', () => {
   state.points = [];

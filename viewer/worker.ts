@@ -1,7 +1,8 @@
 // The viewer's Web Worker: receives requests from the page (viewer/app.ts) and runs them one at a time
-// through SegmentJob (src/viewer/segment_job.ts), so ONNX Runtime never blocks the page.
-import { SegmentJob } from '../src/viewer/segment_job.js';
+// through SegmentJob (src/viewer/segment_job.ts), so ONNX Runtime never blocks the page. 'cancel' is not
+// queued: it must reach the segmentation that is running.
 import type { WorkerRequest, WorkerResponse } from '../src/viewer/protocol.js';
+import { SegmentJob } from '../src/viewer/segment_job.js';
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null;
@@ -14,5 +15,7 @@ const job = new SegmentJob((message, transfer = []) => scope.postMessage(message
 // Requests are chained: a segmentation waits for the model load sent before it.
 let queue: Promise<void> = Promise.resolve();
 scope.onmessage = (event) => {
-  queue = queue.then(() => job.handle(event.data));
+  const request = event.data;
+  if (request.type === 'cancel') job.cancel();
+  else queue = queue.then(() => job.handle(request));
 };

@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SPLIT_DECODER_FILE, SPLIT_ENCODER_FILE } from '../api/model.js';
 import { MasamError } from '../core/errors.js';
-import { type ModelInfo, modelInfoFromMetadata } from '../infer/model_info.js';
+import { type ModelInfo, modelInfoFromMetadata, splitPartsMismatch } from '../infer/model_info.js';
 import { type StackModel, sessionStackModel, splitStackModel } from '../infer/stack_model.js';
 import { inspectModel } from '../onnx/inspect.js';
 import { type Device, OrtSession } from '../runtime/index.js';
@@ -121,7 +121,11 @@ export async function openModel(path: string, options: OpenModelOptions = {}): P
     await encoder.session.release();
     await decoder.session.release();
   };
-  const problem = splitMismatch(where.dir, [encoder.metadata, encoderFile], [decoder.metadata, decoderFile]);
+  const problem = splitPartsMismatch(
+    where.dir,
+    [encoder.metadata, encoderFile],
+    [decoder.metadata, decoderFile],
+  );
   if (problem) {
     await release();
     throw new MasamError(problem);
@@ -133,30 +137,4 @@ export async function openModel(path: string, options: OpenModelOptions = {}): P
     await release();
     throw new MasamError(`${where.dir}: ${(err as Error).message}`);
   }
-}
-
-/** What is wrong with a split model's pair of files (each part's masam.part, one export), if anything. */
-function splitMismatch(
-  dir: string,
-  encoder: readonly [Readonly<Record<string, string>>, string],
-  decoder: readonly [Readonly<Record<string, string>>, string],
-): string | undefined {
-  for (const [[metadata, file], part] of [
-    [encoder, 'encoder'],
-    [decoder, 'decoder'],
-  ] as const) {
-    if (metadata['masam.part'] !== part)
-      return `${file}: not a split model's ${part} (metadata masam.part is '${metadata['masam.part'] ?? 'missing'}')`;
-  }
-  for (const key of [
-    'masam.config',
-    'masam.class_names',
-    'masam.preprocessing',
-    'masam.slices',
-    'masam.prompts',
-  ]) {
-    if (encoder[0][key] !== decoder[0][key])
-      return `${dir}: ${SPLIT_ENCODER_FILE} and ${SPLIT_DECODER_FILE} come from different exports ('${key}' differs)`;
-  }
-  return undefined;
 }

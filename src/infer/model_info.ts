@@ -84,3 +84,36 @@ export function modelInfoFromMetadata(metadata: Readonly<Record<string, string>>
     ...(prompts && { prompts }),
   };
 }
+
+/** One graph's metadata and the name that errors give it. */
+export type NamedMetadata = readonly [metadata: Readonly<Record<string, string>>, source: string];
+
+/**
+ * What is wrong with a split model's two graphs (MaSamModel.exportSplit), if anything: each must say its
+ * part (metadata 'masam.part'), and both must come from one export. The CLI (cli/model_files.ts) and the
+ * viewer's worker (viewer/segment_job.ts) check a pair the same way; `where` names the pair.
+ */
+export function splitPartsMismatch(
+  where: string,
+  encoder: NamedMetadata,
+  decoder: NamedMetadata,
+): string | undefined {
+  for (const [[metadata, source], part] of [
+    [encoder, 'encoder'],
+    [decoder, 'decoder'],
+  ] as const) {
+    if (metadata['masam.part'] !== part)
+      return `${source}: not a split model's ${part} (metadata masam.part is '${metadata['masam.part'] ?? 'missing'}')`;
+  }
+  for (const key of [
+    'masam.config',
+    'masam.class_names',
+    'masam.preprocessing',
+    'masam.slices',
+    'masam.prompts',
+  ]) {
+    if (encoder[0][key] !== decoder[0][key])
+      return `${where}: ${encoder[1]} and ${decoder[1]} come from different exports ('${key}' differs)`;
+  }
+  return undefined;
+}

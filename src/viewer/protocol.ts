@@ -16,10 +16,18 @@ export type WorkerRequest =
     }
   | {
       readonly type: 'load-model';
+      /** Shown on the page: the model's file or folder name. */
       readonly name: string;
-      readonly bytes: Uint8Array;
-      /** The `.onnx.data` file of a model with external weights. */
-      readonly externalData?: { readonly name: string; readonly bytes: Uint8Array };
+      /**
+       * The model's graphs: one `.onnx` (MaSamModel.exportOnnx) or a split model's encoder.onnx and
+       * decoder.onnx (exportSplit), in any order: the worker tells them apart by their metadata 'masam.part'.
+       */
+      readonly graphs: readonly NamedBytes[];
+      /**
+       * External weights (`<graph>.onnx.data`), matched to the graph that names them; a single data file
+       * beside a single graph is taken whatever its name.
+       */
+      readonly externalData: readonly NamedBytes[];
       readonly backend: BackendChoice;
     }
   | {
@@ -35,13 +43,29 @@ export type WorkerRequest =
        * for a model with point slots, `points: [{ voxel: [i, j, k], label }]`).
        */
       readonly prompts?: VolumePromptsJson;
-    };
+    }
+  /**
+   * Stops the running segmentation between model calls (the page's Cancel); answered by 'cancelled'. The
+   * worker reads it at once, not after the running request.
+   */
+  | { readonly type: 'cancel' };
+
+/** A file's name and bytes. */
+export interface NamedBytes {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
 
 /** What the worker learnt about a model it loaded. */
 export interface LoadedModel {
   readonly name: string;
   readonly info: ModelInfo;
   readonly backend: 'webgpu' | 'wasm';
+  /**
+   * A split model (encoder + decoder): the worker keeps each stack's image embeddings, so a prompt edit
+   * re-runs only the decoder.
+   */
+  readonly split: boolean;
   /** Why WebGPU was not used when 'auto' or 'webgpu' was asked for. */
   readonly fallbackReason?: string;
   readonly threads: number;
@@ -59,9 +83,17 @@ export interface SegmentationDone {
   readonly voxelVolumeMm3: number;
   readonly shape: readonly number[];
   readonly stacks: number;
-  /** Seconds inside segmentVolume (preprocessing, every stack through ORT, averaging, argmax). */
+  /**
+   * Stacks that went through the image encoder in this run: all of them for a one-graph model; for a split
+   * model only those whose embeddings were not kept from an earlier run on this volume (0 after a prompt
+   * edit).
+   */
+  readonly encodedStacks: number;
+  /** Slice images through the decoder in this run (split models; 0 for a one-graph model). */
+  readonly decodedImages: number;
+  /** Seconds inside VolumeSegmenter.segment (stacks through ORT, averaging, argmax). */
   readonly seconds: number;
-  /** Seconds from the request to the result (parsing and NIfTI writing included). */
+  /** Seconds from the request to the result (reading and preparing a new volume, NIfTI writing included). */
   readonly totalSeconds: number;
   readonly backend: 'webgpu' | 'wasm';
   readonly threads: number;
@@ -72,4 +104,6 @@ export type WorkerResponse =
   | { readonly type: 'model'; readonly model: LoadedModel }
   | { readonly type: 'progress'; readonly done: number; readonly total: number }
   | { readonly type: 'done'; readonly result: SegmentationDone }
+  /** The segmentation stopped at the page's Cancel; embeddings already computed are kept. */
+  | { readonly type: 'cancelled' }
   | { readonly type: 'error'; readonly during: WorkerRequest['type']; readonly message: string };

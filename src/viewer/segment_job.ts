@@ -1,41 +1,73 @@
 // What the viewer's Web Worker does, minus the `onmessage` glue (viewer/worker.ts): load an exported masam
-// model into onnxruntime-web (WebGPU or WASM), then segment NIfTI volumes with the same `segmentVolume`
-// the CLI uses (and, for a box-prompted model, the same prompt mapping), so the browser's labels equal
-// `masam segment`'s. Nothing leaves the machine.
-import { type ModelInfo, modelInfoFromMetadata } from '../infer/model_info.js';
+// model into onnxruntime-web (WebGPU or WASM) — one graph (exportOnnx, every model exported before the
+// split) or a split model's encoder and decoder (exportSplit) — then segment NIfTI volumes with the same
+// VolumeSegmenter the CLI uses (and, for a box-prompted model, the same prompt mapping), so the browser's
+// labels equal `masam segment`'s. One VolumeSegmenter is kept for the open volume: with a split model it
+// keeps each stack's image embeddings, so segmenting again after a prompt edit runs only the decoder. A
+// running segmentation stops at the page's Cancel. Nothing leaves the machine.
+import { type ModelInfo, modelInfoFromMetadata, splitPartsMismatch } from '../infer/model_info.js';
 import { promptsForVolume } from '../infer/prompts.js';
-import { segmentVolume } from '../infer/segment.js';
-import { sessionStackModel } from '../infer/stack_model.js';
+import { VolumeSegmenter } from '../infer/segment.js';
+import { type StackModel, sessionStackModel, splitStackModel } from '../infer/stack_model.js';
 import { parseNifti, serializeNifti } from '../io/nifti.js';
-import { inspectModel } from '../onnx/inspect.js';
+import type { Session } from '../runtime/session.js';
+import { type ModelSignature, inspectModel } from '../onnx/inspect.js';
 import {
+  type ExternalDataFile,
   OrtWebSession,
   type WebBackend,
   configureOrtWeb,
+  externalDataLocations,
   ortWebThreads,
   webGpuAvailable,
 } from '../runtime/ort_web.js';
 import { countLabels } from './legend.js';
-import type { BackendChoice, LoadedModel, WorkerRequest, WorkerResponse } from './protocol.js';
+import type { BackendChoice, LoadedModel, NamedBytes, WorkerRequest, WorkerResponse } from './protocol.js';
 
 /** Sends a response to the page, transferring the listed buffers. */
 export type Post = (message: WorkerResponse, transfer?: ArrayBuffer[]) => void;
 
+/** The requests SegmentJob.handle runs in turn ('cancel' goes to SegmentJob.cancel at once). */
+export type QueuedRequest = Exclude<WorkerRequest, { type: 'cancel' }>;
+
 interface Current {
   readonly name: string;
-  readonly session: OrtWebSession;
   readonly info: ModelInfo;
+  readonly sessions: readonly OrtWebSession[];
+  readonly model: StackModel;
+  readonly backend: WebBackend;
 }
+
+/** The volume last segmented and its segmenter (which keeps a split model's embeddings). */
+interface OpenVolume {
+  readonly name: string;
+  /** The file as the page sent it: a request with the same name and bytes reuses the segmenter. */
+  readonly bytes: Uint8Array;
+  readonly segmenter: VolumeSegmenter;
+}
+
+/** A graph of the request with its signature (inputs, outputs, metadata). */
+interface Graph extends NamedBytes {
+  readonly signature: ModelSignature;
+}
+
+/** The model's graphs by role. */
+type ModelGraphs =
+  | { readonly kind: 'onnx'; readonly graph: Graph }
+  | { readonly kind: 'split'; readonly encoder: Graph; readonly decoder: Graph };
 
 const now = (): number => performance.now() / 1000;
 
 export class SegmentJob {
   private current: Current | undefined;
+  private volume: OpenVolume | undefined;
+  /** Aborts the segmentation in progress. */
+  private running: AbortController | undefined;
 
   constructor(private readonly post: Post) {}
 
   /** Handles one request; failures become an 'error' response naming the request. */
-  async handle(request: WorkerRequest): Promise<void> {
+  async handle(request: QueuedRequest): Promise<void> {
     try {
       if (request.type === 'init') {
         configureOrtWeb({ wasmPaths: request.wasmPaths, threads: request.threads });
@@ -50,96 +82,247 @@ export class SegmentJob {
     }
   }
 
+  /** Stops the running segmentation at its next model call (no-op when none runs). */
+  cancel(): void {
+    this.running?.abort(new DOMException('segmentation cancelled', 'AbortError'));
+  }
+
   private async loadModel(request: Extract<WorkerRequest, { type: 'load-model' }>): Promise<LoadedModel> {
     const start = now();
-    const signature = inspectModel(request.bytes, request.name);
-    const info = modelInfoFromMetadata(signature.metadata, request.name);
-    await this.current?.session.release();
-    this.current = undefined;
-    const externalData = request.externalData
-      ? [{ path: request.externalData.name, data: request.externalData.bytes }]
-      : undefined;
-    const open = (backend: WebBackend) =>
-      OrtWebSession.create(request.bytes, {
-        backend,
-        source: request.name,
-        signature,
-        ...(externalData ? { externalData } : {}),
-      });
-    const { session, fallbackReason } = await openWithFallback(request.backend, open);
+    const graphs = modelGraphs(
+      request.graphs.map((g) => ({ ...g, signature: inspectModel(g.bytes, g.name) })),
+      request.name,
+    );
+    const first = graphs.kind === 'onnx' ? graphs.graph : graphs.encoder;
+    const info = modelInfoFromMetadata(first.signature.metadata, first.name);
+    const parts = graphs.kind === 'onnx' ? [graphs.graph] : [graphs.encoder, graphs.decoder];
+    const externalData = parts.map((g) => externalDataFor(g, request.externalData, parts.length));
+    // A new model: the kept embeddings were the old model's.
+    this.volume = undefined;
+    await this.release();
+    // Every exported model is float32 today; a `masam.precision` (issue 13, fp16 on WebGPU) would pick the
+    // backend here, before the sessions open.
+    const open = async (backend: WebBackend): Promise<OrtWebSession[]> => {
+      const sessions: OrtWebSession[] = [];
+      try {
+        for (const [n, g] of parts.entries()) {
+          const data = externalData[n];
+          sessions.push(
+            await OrtWebSession.create(g.bytes, {
+              backend,
+              source: g.name,
+              signature: g.signature,
+              ...(data ? { externalData: data } : {}),
+            }),
+          );
+        }
+        return sessions;
+      } catch (err) {
+        for (const s of sessions) await s.release();
+        throw err;
+      }
+    };
+    const { opened: sessions, backend, fallbackReason } = await openWithFallback(request.backend, open);
+    let model: StackModel;
     try {
-      sessionStackModel(session, info); // checks the signature against the metadata now, not at Segment
+      // Checks the signatures against the metadata now, not at Segment.
+      const [first, second] = sessions.map(yielding);
+      model =
+        graphs.kind === 'onnx' ? sessionStackModel(first!, info) : splitStackModel(first!, second!, info);
     } catch (err) {
-      await session.release();
+      for (const s of sessions) await s.release();
       throw err;
     }
-    this.current = { name: request.name, session, info };
+    this.current = { name: request.name, info, sessions, model, backend };
     return {
       name: request.name,
       info,
-      backend: session.backend,
+      backend,
+      split: graphs.kind === 'split',
       ...(fallbackReason ? { fallbackReason } : {}),
-      threads: session.backend === 'wasm' ? ortWebThreads() : 1,
+      threads: backend === 'wasm' ? ortWebThreads() : 1,
       seconds: now() - start,
     };
+  }
+
+  private async release(): Promise<void> {
+    const sessions = this.current?.sessions ?? [];
+    this.current = undefined;
+    for (const s of sessions) await s.release();
+  }
+
+  /** The segmenter of the request's volume: the kept one when the same file comes again, else a new one. */
+  private segmenterFor(request: Extract<WorkerRequest, { type: 'segment' }>, model: StackModel) {
+    const kept = this.volume;
+    if (kept && kept.name === request.name && sameBytes(kept.bytes, request.bytes)) return kept.segmenter;
+    this.volume = undefined; // the old volume's embeddings go before the new volume is prepared
+    const volume = parseNifti(request.bytes, request.name);
+    const segmenter = new VolumeSegmenter(volume, model, { source: request.name });
+    this.volume = { name: request.name, bytes: request.bytes, segmenter };
+    return segmenter;
   }
 
   private async segment(request: Extract<WorkerRequest, { type: 'segment' }>): Promise<void> {
     const current = this.current;
     if (!current) throw new Error('open a model before segmenting');
-    const start = now();
-    const volume = parseNifti(request.bytes, request.name);
-    const { info } = current;
-    // As `masam segment --prompts` does (src/cli/commands/segment.ts): the voxel box onto each slice's model
-    // plane; segmentVolume refuses prompts for a model without them and a prompted model without prompts.
-    const prompts =
-      request.prompts && promptsForVolume(request.prompts, volume, info, 'prompts', request.name);
-    const result = await segmentVolume(volume, sessionStackModel(current.session, info), {
-      source: request.name,
-      ...(request.stride ? { stride: request.stride } : {}),
-      ...(prompts && { prompts }),
-      onProgress: (done, total) => this.post({ type: 'progress', done, total }),
-    });
-    const nii = serializeNifti(result.labels);
-    const niiGz = serializeNifti(result.labels, { gzip: true });
-    const [sx, sy, sz] = result.labels.spacing as [number, number, number];
-    this.post(
-      {
-        type: 'done',
-        result: {
-          volumeName: request.name,
-          nii,
-          niiGz,
-          counts: countLabels(result.labels.data, current.info.classNames.length),
-          voxelVolumeMm3: Math.abs(sx * sy * sz),
-          shape: result.labels.shape,
-          stacks: result.stacks,
-          seconds: result.seconds,
-          totalSeconds: now() - start,
-          backend: current.session.backend,
-          threads: current.session.backend === 'wasm' ? ortWebThreads() : 1,
+    const controller = new AbortController();
+    this.running = controller;
+    try {
+      const start = now();
+      const segmenter = this.segmenterFor(request, current.model);
+      const { info } = current;
+      // As `masam segment --prompts` does (src/cli/commands/segment.ts): the voxel box onto each slice's
+      // model plane; the segmenter refuses prompts for a model without them and a prompted model without.
+      const prompts =
+        request.prompts && promptsForVolume(request.prompts, segmenter.volume, info, 'prompts', request.name);
+      const encodedBefore = segmenter.encodedStacks;
+      const decodedBefore = segmenter.decodedImages;
+      const result = await segmenter.segment({
+        ...(request.stride ? { stride: request.stride } : {}),
+        ...(prompts && { prompts }),
+        signal: controller.signal,
+        onProgress: (done, total) => this.post({ type: 'progress', done, total }),
+      });
+      const nii = serializeNifti(result.labels);
+      const niiGz = serializeNifti(result.labels, { gzip: true });
+      const [sx, sy, sz] = result.labels.spacing as [number, number, number];
+      this.post(
+        {
+          type: 'done',
+          result: {
+            volumeName: request.name,
+            nii,
+            niiGz,
+            counts: countLabels(result.labels.data, info.classNames.length),
+            voxelVolumeMm3: Math.abs(sx * sy * sz),
+            shape: result.labels.shape,
+            stacks: result.stacks,
+            encodedStacks: segmenter.encodedStacks - encodedBefore,
+            decodedImages: segmenter.decodedImages - decodedBefore,
+            seconds: result.seconds,
+            totalSeconds: now() - start,
+            backend: current.backend,
+            threads: current.backend === 'wasm' ? ortWebThreads() : 1,
+          },
         },
-      },
-      [...new Set([nii.buffer as ArrayBuffer, niiGz.buffer as ArrayBuffer])],
-    );
+        [...new Set([nii.buffer as ArrayBuffer, niiGz.buffer as ArrayBuffer])],
+      );
+    } catch (err) {
+      if (!controller.signal.aborted) throw err;
+      this.post({ type: 'cancelled' });
+    } finally {
+      this.running = undefined;
+    }
   }
 }
 
 /**
- * Opens the session on the chosen backend: 'wasm' directly; 'auto' and 'webgpu' try WebGPU first and fall
- * back to WASM when there is no adapter or the model does not load there (the reason is reported).
+ * Sorts the request's graphs: one `.onnx` without 'masam.part', or a split model's encoder and decoder
+ * (each says its part in its metadata; both from one export).
+ * @throws Error naming the files when they are not one model
  */
-export async function openWithFallback(
+function modelGraphs(graphs: readonly Graph[], name: string): ModelGraphs {
+  const part = (g: Graph) => g.signature.metadata['masam.part'];
+  if (graphs.length === 1) {
+    const graph = graphs[0]!;
+    if (part(graph) !== undefined) {
+      throw new Error(
+        `${graph.name}: a split model's ${part(graph)}; open encoder.onnx and decoder.onnx together`,
+      );
+    }
+    return { kind: 'onnx', graph };
+  }
+  if (graphs.length !== 2) {
+    throw new Error(
+      `${graphs.length} .onnx files (${graphs.map((g) => g.name).join(', ') || 'none'}): open one model, ` +
+        "an .onnx file or a split model's encoder.onnx and decoder.onnx",
+    );
+  }
+  const encoder = graphs.find((g) => part(g) === 'encoder') ?? graphs[0]!;
+  const decoder = graphs.find((g) => g !== encoder)!;
+  const problem = splitPartsMismatch(
+    name,
+    [encoder.signature.metadata, encoder.name],
+    [decoder.signature.metadata, decoder.name],
+  );
+  if (problem) throw new Error(problem);
+  return { kind: 'split', encoder, decoder };
+}
+
+/**
+ * The external weights of `graph` among the given data files: beside a single graph, all of them (a single
+ * file is taken whatever its name, OrtWebSession.create); beside a split model's graph, the files it names.
+ * @throws Error when a split model's graph names a data file that was not given
+ */
+function externalDataFor(
+  graph: Graph,
+  files: readonly NamedBytes[],
+  graphs: number,
+): ExternalDataFile[] | undefined {
+  if (files.length === 0) return undefined;
+  if (graphs === 1) return files.map((f) => ({ path: f.name, data: f.bytes }));
+  const wanted = externalDataLocations(graph.bytes);
+  const missing = wanted.filter((w) => !files.some((f) => f.name === w));
+  if (missing.length > 0)
+    throw new Error(`${graph.name} keeps its weights in ${missing.join(', ')}: open it with the model`);
+  const mine = files.filter((f) => wanted.includes(f.name));
+  return mine.length > 0 ? mine.map((f) => ({ path: f.name, data: f.bytes })) : undefined;
+}
+
+/** Resolves after the worker's queued messages have been handled (a message task: no timer clamping). */
+function yieldToMessages(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
+/**
+ * `session`, letting the worker's queued messages in before each run: a WASM run holds the worker's thread
+ * and resolves without a task boundary, so without this a Cancel would wait for the whole segmentation.
+ */
+function yielding(session: OrtWebSession): Session {
+  return {
+    inputs: session.inputs,
+    outputs: session.outputs,
+    run: async (feeds, fetch) => {
+      await yieldToMessages();
+      return session.run(feeds, fetch);
+    },
+    release: () => session.release(),
+  };
+}
+
+/** Whether two files hold the same bytes. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Opens the session(s) on the chosen backend: 'wasm' directly; 'auto' and 'webgpu' try WebGPU first and
+ * fall back to WASM when there is no adapter or the model does not load there (the reason is reported).
+ */
+export async function openWithFallback<T>(
   choice: BackendChoice,
-  open: (backend: WebBackend) => Promise<OrtWebSession>,
-): Promise<{ session: OrtWebSession; fallbackReason?: string }> {
-  if (choice === 'wasm') return { session: await open('wasm') };
+  open: (backend: WebBackend) => Promise<T>,
+): Promise<{ opened: T; backend: WebBackend; fallbackReason?: string }> {
+  if (choice === 'wasm') return { opened: await open('wasm'), backend: 'wasm' };
   if (!(await webGpuAvailable())) {
-    return { session: await open('wasm'), fallbackReason: 'this browser offers no WebGPU adapter' };
+    return {
+      opened: await open('wasm'),
+      backend: 'wasm',
+      fallbackReason: 'this browser offers no WebGPU adapter',
+    };
   }
   try {
-    return { session: await open('webgpu') };
+    return { opened: await open('webgpu'), backend: 'webgpu' };
   } catch (err) {
-    return { session: await open('wasm'), fallbackReason: (err as Error).message };
+    return { opened: await open('wasm'), backend: 'wasm', fallbackReason: (err as Error).message };
   }
 }

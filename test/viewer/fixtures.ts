@@ -1,6 +1,7 @@
 // Inputs of the viewer's end-to-end test, made on the spot: a small CT phantom as NIfTI, a volume with a
 // marker on the patient's left only (for the display convention) and a small MA-SAM exported to ONNX from a
-// seeded random initialisation (no checkpoint), plain, box-prompted and with point slots, written into `dir`.
+// seeded random initialisation (no checkpoint), plain, box-prompted and with point slots, as one graph or
+// split (encoder.onnx + decoder.onnx), written into `dir`.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadMaSam } from '../../src/api/model.js';
@@ -23,12 +24,17 @@ export interface ViewerFixtures {
  * 'small' MA-SAM at img_size 32 with 2 blocks, exported with CT preprocessing.
  */
 export async function makeViewerFixtures(dir: string, seed = 11): Promise<ViewerFixtures> {
-  const phantom = makePhantom('ct', new Rng(seed), { size: [44, 36, 9] });
-  const volumePath = join(dir, 'phantom_ct.nii.gz');
-  writeFileSync(volumePath, serializeNifti(phantom.image, { gzip: true }));
+  const volumePath = writePhantom(join(dir, 'phantom_ct.nii.gz'), seed, 9);
   const modelPath = join(dir, 'small.onnx');
   await exportSmallModel(modelPath, seed);
   return { volumePath, modelPath };
+}
+
+/** A 44×36×`slices` CT phantom written as NIfTI to `path`. */
+export function writePhantom(path: string, seed: number, slices: number): string {
+  const phantom = makePhantom('ct', new Rng(seed), { size: [44, 36, slices] });
+  writeFileSync(path, serializeNifti(phantom.image, { gzip: true }));
+  return path;
 }
 
 /** The left-marker volume: its size and the voxels (i range) of the marker. */
@@ -76,8 +82,34 @@ export async function makePromptedModel(dir: string, seed = 11, points = 0): Pro
   return modelPath;
 }
 
+/**
+ * The same small MA-SAM exported as a split model (MaSamModel.exportSplit) into the folder `dir`
+ * (encoder.onnx + decoder.onnx), box-prompted when `prompts` is given.
+ */
+export async function makeSplitModel(dir: string, seed = 11, prompts?: PromptSpec): Promise<string> {
+  const model = await smallModel(seed);
+  await model.exportSplit(dir, {
+    slices: 5,
+    classNames: CLASS_NAMES,
+    preprocessing: { modality: 'ct' },
+    ...(prompts && { prompts }),
+  });
+  return dir;
+}
+
 async function exportSmallModel(path: string, seed: number, prompts?: PromptSpec): Promise<void> {
-  const model = await loadMaSam({
+  const model = await smallModel(seed);
+  await model.exportOnnx(path, {
+    slices: 5,
+    classNames: CLASS_NAMES,
+    preprocessing: { modality: 'ct' },
+    ...(prompts && { prompts }),
+  });
+}
+
+/** A 'small' MA-SAM at img_size 32 with 2 blocks, seeded random weights. */
+function smallModel(seed: number) {
+  return loadMaSam({
     config: {
       preset: 'small',
       img_size: 32,
@@ -86,11 +118,5 @@ async function exportSmallModel(path: string, seed: number, prompts?: PromptSpec
       num_classes: CLASS_NAMES.length - 1,
     },
     seed,
-  });
-  await model.exportOnnx(path, {
-    slices: 5,
-    classNames: CLASS_NAMES,
-    preprocessing: { modality: 'ct' },
-    ...(prompts && { prompts }),
   });
 }

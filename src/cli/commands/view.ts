@@ -1,22 +1,25 @@
-// `masam view [--port N] [--volume file] [--model model.onnx]`: serves the browser viewer (built into
+// `masam view [--port N] [--volume file] [--model model]`: serves the browser viewer (built into
 // dist/viewer-app by `npm run build`) on 127.0.0.1 with Node's http module, optionally preloading a volume
-// and a model under /preload/. The page segments in the browser; this server only hands out files and
-// never receives any (GET and HEAD only).
+// and a model under /preload/: a split model (encoder.onnx + decoder.onnx, in its folder or a run's
+// model/) or one .onnx graph, each with its .onnx.data. The page segments in the browser; this server only
+// hands out files and never receives any (GET and HEAD only).
 import { createReadStream, existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MasamError } from '../../core/errors.js';
-import { modelInfoFromMetadata } from '../../infer/model_info.js';
+import { SPLIT_DECODER_FILE, SPLIT_ENCODER_FILE } from '../../api/model.js';
+import { type NamedMetadata, modelInfoFromMetadata, splitPartsMismatch } from '../../infer/model_info.js';
 import { serializeNifti } from '../../io/nifti.js';
 import { inspectModel } from '../../onnx/inspect.js';
 import { type Command, UsageError, parseCommandArgs, withExamples } from '../command.js';
+import { resolveModel } from '../model_files.js';
 import { readVolume } from '../volume_files.js';
 
 const USAGE = withExamples(
   [
-    'Usage: masam view [--port N] [--volume <file|folder>] [--model <model.onnx>]',
+    'Usage: masam view [--port N] [--volume <file|folder>] [--model <folder|model.onnx>]',
     '',
     'Serves the masam viewer on http://127.0.0.1:<port>/ (default 8765). Open it in a browser: it shows NIfTI',
     'volumes (open or drop files), runs an exported model on them in the browser (WebGPU, else WASM) and',
@@ -25,10 +28,13 @@ const USAGE = withExamples(
     'Options:',
     '  --port N           port on 127.0.0.1 (0 = any free port)',
     '  --volume <path>    preload a volume: NIfTI as is; a DICOM series or frames folder is converted to NIfTI',
-    '  --model <path>     preload an exported masam model (its <model>.onnx.data is found beside it)',
+    '  --model <path>     preload an exported masam model: a split model folder (encoder.onnx + decoder.onnx;',
+    '                     a prompt edit then re-runs only the decoder), a run folder holding one (model/), or',
+    "                     an .onnx file; each graph's <graph>.onnx.data is found beside it",
   ].join('\n'),
   [
-    'masam view --model runs/btcv/model.onnx --volume case.nii.gz',
+    'masam view --model runs/btcv --volume case.nii.gz',
+    'masam view --model old_export.onnx --volume case.nii.gz',
     'masam view --port 0 --volume dicom/series_3/',
   ],
 );
@@ -44,8 +50,15 @@ export interface ViewerServerOptions {
   /** 0 (default) picks a free port. */
   readonly port?: number;
   readonly volume?: PreloadFile;
-  readonly model?: PreloadFile;
-  readonly modelData?: PreloadFile;
+  readonly model?: PreloadModel;
+}
+
+/** A model's files for the page: one .onnx or encoder.onnx + decoder.onnx, and their .onnx.data files. */
+export interface PreloadModel {
+  /** Shown on the page: the .onnx file's or the model folder's name. */
+  readonly name: string;
+  /** Served as /preload/model/<file name>; the names are distinct. */
+  readonly files: readonly PreloadFile[];
 }
 
 export interface ViewerServer {
@@ -133,16 +146,13 @@ export async function startViewerServer(options: ViewerServerOptions = {}): Prom
   if (!existsSync(join(appDir, 'index.html'))) {
     throw new MasamError(`the viewer is not built (${appDir}/index.html is missing): run 'npm run build'`);
   }
+  const model = options.model;
   const manifest = JSON.stringify({
     ...(options.volume ? { volume: options.volume.name } : {}),
-    ...(options.model ? { model: options.model.name } : {}),
-    ...(options.modelData ? { modelData: options.modelData.name } : {}),
+    ...(model ? { model: { name: model.name, files: model.files.map((f) => f.name) } } : {}),
   });
-  const preload: Record<string, PreloadFile | undefined> = {
-    '/preload/volume': options.volume,
-    '/preload/model': options.model,
-    '/preload/model-data': options.modelData,
-  };
+  const preload: Record<string, PreloadFile | undefined> = { '/preload/volume': options.volume };
+  for (const file of model?.files ?? []) preload[`/preload/model/${file.name}`] = file;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
@@ -218,17 +228,40 @@ async function volumePreload(path: string): Promise<PreloadFile> {
   return { name, bytes: serializeNifti(volume, { gzip: true }) };
 }
 
-/** The preload entries for `--model`: the .onnx (checked to be a masam export) and its external data. */
-async function modelPreload(path: string): Promise<{ model: PreloadFile; modelData?: PreloadFile }> {
-  const bytes = await readFile(path).catch((err: Error) => {
-    throw new MasamError(`${path}: cannot read the model (${err.message})`);
-  });
-  modelInfoFromMetadata(inspectModel(bytes, path).metadata, path);
-  const model: PreloadFile = { name: basename(path), bytes };
-  const dataPath = `${path}.data`;
-  return existsSync(dataPath)
-    ? { model, modelData: { name: basename(dataPath), path: dataPath } }
-    : { model };
+/**
+ * The preload entries for `--model` (a split model folder, a run folder or an .onnx file, as
+ * `masam segment --model` takes them): each graph, checked to be a masam export (a split model's two from
+ * one export), and its external data.
+ * @throws MasamError naming the file or folder that is not a model
+ */
+export async function modelPreload(path: string): Promise<PreloadModel> {
+  const where = await resolveModel(path);
+  const graphs =
+    where.kind === 'onnx'
+      ? [where.file]
+      : [join(where.dir, SPLIT_ENCODER_FILE), join(where.dir, SPLIT_DECODER_FILE)];
+  const files: PreloadFile[] = [];
+  const metadata: NamedMetadata[] = [];
+  for (const file of graphs) {
+    const bytes = await readFile(file).catch((err: Error) => {
+      throw new MasamError(`${file}: cannot read the model (${err.message})`);
+    });
+    const meta = inspectModel(bytes, file).metadata;
+    modelInfoFromMetadata(meta, file);
+    metadata.push([meta, file]);
+    files.push({ name: basename(file), bytes });
+    const dataPath = `${file}.data`;
+    if (existsSync(dataPath)) files.push({ name: basename(dataPath), path: dataPath });
+  }
+  if (where.kind === 'onnx') {
+    const part = metadata[0]![0]['masam.part'];
+    if (part !== undefined)
+      throw new MasamError(`${where.file}: a split model's ${part}; give the folder that holds both graphs`);
+    return { name: basename(where.file), files };
+  }
+  const problem = splitPartsMismatch(where.dir, metadata[0]!, metadata[1]!);
+  if (problem) throw new MasamError(problem);
+  return { name: basename(resolve(path)), files };
 }
 
 function parse(args: string[]) {
@@ -259,12 +292,11 @@ export const view: Command = {
     const server = await startViewerServer({
       port,
       ...(volume ? { volume } : {}),
-      ...(model ? model : {}),
+      ...(model ? { model } : {}),
     });
     console.log(`masam viewer: ${server.url}  (Ctrl-C to stop)`);
     if (volume) console.log(`  volume: ${volume.name}`);
-    if (model)
-      console.log(`  model:  ${model.model.name}${model.modelData ? ` + ${model.modelData.name}` : ''}`);
+    if (model) console.log(`  model:  ${model.name} (${model.files.map((f) => f.name).join(' + ')})`);
     await new Promise<void>((ok) => {
       const stop = () => ok();
       process.once('SIGINT', stop);
