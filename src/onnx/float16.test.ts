@@ -101,6 +101,7 @@ describe('float16Bits', () => {
 describe('convertToFloat16 on MA-SAM (fixture tiny-a)', () => {
   let dir: string;
   let float32: ModelProto;
+  let prompted: ModelProto;
   let feeds: Record<string, ort.Tensor>;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'masam-float16-'));
@@ -111,6 +112,8 @@ describe('convertToFloat16 on MA-SAM (fixture tiny-a)', () => {
     });
     await model.exportOnnx(join(dir, 'model.onnx'), { slices: 5 });
     float32 = onnx.ModelProto.decode(readFileSync(join(dir, 'model.onnx')));
+    await model.exportOnnx(join(dir, 'prompted.onnx'), { slices: 5, prompts: { points: 2 } });
+    prompted = onnx.ModelProto.decode(readFileSync(join(dir, 'prompted.onnx')));
     const inputs = readSafetensors(readFileSync(fixturePath('tiny-a', 'inputs.safetensors')), 'inputs');
     const image = inputs.tensors.get('image') as HostTensor<'float32'>;
     feeds = { image: new ort.Tensor('float32', image.data, [...image.shape]) };
@@ -142,15 +145,17 @@ describe('convertToFloat16 on MA-SAM (fixture tiny-a)', () => {
     );
   });
 
-  it('computes LayerNorm, Softmax, means, Erf and Sin/Cos in float32 and matrix products in float16', async () => {
+  it('computes LayerNorm, Softmax, means, Erf, Sin/Cos and their angles in float32, matrix products in float16', async () => {
     // onnxruntime checks every declared graph output's type against its own inference: declare the inputs
-    // of the sensitive ops float32, and the outputs of the (non-constant) MatMuls and Convs float16.
-    const half = convertToFloat16(float32);
+    // of the sensitive ops and the prompt encoder's MatMuls (angles of Sin/Cos) float32, the outputs of
+    // the encoder's MatMuls and Convs float16. The box- and point-prompted model has all of them.
+    const half = convertToFloat16(prompted);
     const graph = half.graph!;
     const fp32Ops = new Set(['LayerNormalization', 'Softmax', 'ReduceMean', 'Erf', 'Sin', 'Cos']);
     const probes = new Map<string, number>();
     for (const n of graph.node!) {
       if (fp32Ops.has(n.opType!)) probes.set(n.input![0]!, T.FLOAT);
+      if (n.opType === 'MatMul' && n.name!.startsWith('prompt_encoder/')) probes.set(n.output![0]!, T.FLOAT);
       if (['MatMul', 'Conv', 'ConvTranspose'].includes(n.opType!) && n.name!.startsWith('image_encoder/'))
         probes.set(n.output![0]!, T.FLOAT16);
     }
@@ -166,7 +171,25 @@ describe('convertToFloat16 on MA-SAM (fixture tiny-a)', () => {
     });
     // A declared output with a rank-0 shape would clash with the real one: drop the shapes.
     for (const o of probed.graph!.output!.slice(graph.output!.length)) o.type!.tensorType!.shape = null;
-    const results = await run(probed, feeds);
+    const rows = 5;
+    const results = await run(probed, {
+      ...feeds,
+      boxes: new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: rows * 4 }, (_, i) => 20 + 11 * (i % 4)),
+        [rows, 4],
+      ),
+      point_coords: new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: rows * 4 }, (_, i) => 30 + 7 * i),
+        [rows, 2, 2],
+      ),
+      point_labels: new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: rows * 2 }, (_, i) => i % 2),
+        [rows, 2],
+      ),
+    });
     for (const [name, type] of probes) {
       assert.equal(results[name]!.type, type === T.FLOAT ? 'float32' : 'float16', name);
     }

@@ -5,14 +5,16 @@
 // Which nodes compute in float16 is an allowlist (FLOAT16_OPS): matrix products, convolutions, the
 // plain elementwise arithmetic and data movement. Everything else — notably LayerNormalization,
 // Softmax, ReduceMean/ReduceSum (means and variances), Pow, Sqrt, Exp, Log, Erf (GELU), Sin/Cos
-// (positional encodings), Sigmoid/Tanh, and any op this file does not know — stays float32, with Casts
-// around it. An allowlist fails safe: a new op is exact before it is fast.
+// (positional encodings, with the chain computing their angles), Sigmoid/Tanh, and any op this file does
+// not know — stays float32, with Casts around it. An allowlist fails safe: a new op is exact before it is
+// fast.
 //
-// Constants: nodes computed from constants alone are folded by onnxruntime when it loads the model, so
-// the constant chains that feed a float32 node (the prompt encoder's Sin/Cos positional-encoding
-// arguments, up to |x|≈20 where float16 steps by 1e-2) also stay float32, and so do initializers that
-// only float32 nodes read (LayerNorm scales and biases). All other float32 initializers are stored as
-// float16: half the bytes.
+// Constants: an expression of initializers that a float16 op reads (a linear layer's Transpose(weight),
+// MA-SAM's merged qkv weight W + FacT delta) is folded here in float32 and stored as one float16
+// initializer. Constant chains ending in a float32 op (the dense positional encoding; without prompts the
+// decoder's first self-attention over its constant tokens) stay float32: onnxruntime folds them at load.
+// Initializers only float32 nodes read (LayerNorm scales and biases) stay float32; all other float32
+// initializers are stored as float16: half the bytes.
 import type onnxProto from 'onnx-proto';
 import { MasamError } from '../core/errors.js';
 import { ConstantEvaluator, pruneDeadNodes } from './fold.js';
@@ -60,6 +62,9 @@ export const FLOAT16_OPS: ReadonlySet<string> = new Set([
   'Pad',
 ]);
 
+/** Ops whose input is an angle: what computes it stays float32 (see convertToFloat16). */
+const ANGLE_OPS: ReadonlySet<string> = new Set(['Sin', 'Cos']);
+
 /** Float inputs that keep float32 even in a float16 node, by op: Resize's roi and scales. */
 const FLOAT32_SLOTS: Readonly<Record<string, readonly number[]>> = { Resize: [1, 2] };
 
@@ -95,16 +100,27 @@ export function convertToFloat16(model: ModelProto, options: Float16Options = {}
   const original = elementTypes({ ...graph, ...folded }, source);
   const isFloat = (name: string) => original.get(name) === FLOAT;
 
-  // Precision per node, consumers before producers: a constant node feeding a float32 node is float32.
+  // Precision per node, consumers before producers: a constant node feeding a float32 node is float32,
+  // and so is every node whose results only feed the angles of Sin/Cos, directly or through such nodes
+  // (positional encodings of prompt coordinates: arguments up to |x| ≈ 20, where float16 steps by 1e-2).
   const constants = new ConstantEvaluator({ ...graph, ...folded });
+  const outputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
   const consumers = new Map<string, INode[]>();
   for (const n of nodes) for (const x of n.input ?? []) consumers.set(x, [...(consumers.get(x) ?? []), n]);
   const half = new Set<INode>();
+  const angles = new Set<INode>();
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i]!;
-    if (!FLOAT16_OPS.has(n.opType ?? '') || (n.domain ?? '') !== '') continue;
     const results = n.output ?? [];
-    const feedsFloat32 = results.some((o) => (consumers.get(o) ?? []).some((c) => !half.has(c)));
+    const readers = results.flatMap((o) => consumers.get(o) ?? []);
+    const onlyAngles =
+      readers.length > 0 && !results.some((o) => outputs.has(o)) && readers.every((c) => angles.has(c));
+    if (ANGLE_OPS.has(n.opType ?? '') || onlyAngles) {
+      angles.add(n);
+      continue;
+    }
+    if (!FLOAT16_OPS.has(n.opType ?? '') || (n.domain ?? '') !== '') continue;
+    const feedsFloat32 = readers.some((c) => !half.has(c));
     if (results.every((o) => constants.isConstant(o)) && feedsFloat32) continue;
     half.add(n);
   }
@@ -112,7 +128,6 @@ export function convertToFloat16(model: ModelProto, options: Float16Options = {}
     half.has(n) && !(FLOAT32_SLOTS[n.opType ?? ''] ?? []).includes(slot) ? FLOAT16 : FLOAT;
 
   // The type each float value is produced in.
-  const outputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
   const produced = new Map<string, number>();
   const initializer = folded.initializer.map((t) => {
     const name = t.name ?? '';
