@@ -6,15 +6,23 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { writeFileAtomic } from '../api/files.js';
-import { hostTensor } from '../core/host_tensor.js';
 import type { CaseFiles } from '../data/dataset.js';
 import type { Modality } from '../data/intensity.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { type CachedCase, SliceCache, cacheCase } from '../train/slice_cache.js';
+import {
+  type CachedCase,
+  SliceCache,
+  cacheCase,
+  cachedCaseFromTensors,
+  cachedCaseTensors,
+} from '../train/slice_cache.js';
 import { type Dataset, casePaths, readCase } from './dataset_files.js';
 
-/** Bumped when the preparation itself changes, so old caches are not reused. */
-const CACHE_VERSION = 2; // 2: video planes zoomed as uint8 (rounded), as inference does
+/**
+ * Bumped when the preparation itself changes, so old caches are not reused. 2: video planes zoomed as uint8
+ * (rounded), as inference does; 3: inference's model grid itself (stored orientation, the grid's dtype).
+ */
+const CACHE_VERSION = 3;
 
 async function caseKey(ds: Dataset, c: CaseFiles, size: number, modality: Modality): Promise<string> {
   const h = createHash('sha256');
@@ -53,25 +61,11 @@ export async function buildSliceCache(
       let cached: CachedCase | undefined;
       try {
         const { tensors } = readSafetensors(new Uint8Array(await readFile(path)), path);
-        const image = tensors.get('image')!;
-        cached = {
-          id: c.id,
-          nz: image.shape[0]!,
-          channels: image.shape[1]!,
-          image: image.data as Float32Array,
-          label: tensors.get('label')!.data as Uint8Array,
-        };
+        cached = cachedCaseFromTensors(c.id, tensors, options.size, options.modality, path);
       } catch {
         const lc = await readCase(ds, c);
         cached = cacheCase(lc.id, lc.image, lc.label, options.size, options.modality);
-        const s = options.size;
-        await writeFileAtomic(
-          path,
-          writeSafetensors([
-            ['image', hostTensor('float32', [cached.nz, cached.channels, s, s], cached.image)],
-            ['label', hostTensor('uint8', [cached.nz, s, s], cached.label)],
-          ]),
-        );
+        await writeFileAtomic(path, writeSafetensors(cachedCaseTensors(cached)));
       }
       prepared.push(cached);
       bar.increment();

@@ -6,7 +6,6 @@ import {
   argmaxClasses,
   extractSlice,
   extractStack,
-  OverlapAverager,
   planesToVolume,
   repeatChannels,
   stackCentres,
@@ -115,61 +114,13 @@ describe('stacks (spec 8.1)', () => {
   });
 });
 
-describe('stack sweeps and overlap averaging (spec 10.2)', () => {
+describe('stack centres and argmax (spec 10.2)', () => {
   it('centres every slice at stride 1 and tiles at stride D, covering the last slices', () => {
     assert.deepEqual(stackCentres(6), [0, 1, 2, 3, 4, 5]);
     assert.deepEqual(stackCentres(10, { stride: 5 }), [2, 7]);
     assert.deepEqual(stackCentres(12, { stride: 5 }), [2, 7, 9]);
     assert.deepEqual(stackCentres(2, { stride: 5 }), [1]);
     assert.throws(() => stackCentres(10, { stride: 6 }), /stride/);
-  });
-
-  function sweep(nz: number, stride: number, value: number, countStart: 0 | 1 = 0): OverlapAverager {
-    const avg = new OverlapAverager(nz, 2, 2, 3, { countStart });
-    const probs = new Float32Array(5 * 2 * 2 * 3);
-    for (let t = 0; t < 5; t++) {
-      probs.fill(value, t * 12, t * 12 + 6);
-      probs.fill(1 - value, t * 12 + 6, t * 12 + 12);
-    }
-    for (const c of stackCentres(nz, { stride })) avg.add(c, probs);
-    return avg;
-  }
-
-  it('averages a constant probability map back to itself, for any stride', () => {
-    for (const stride of [1, 2, 5]) {
-      const mean = sweep(7, stride, 0.25).average();
-      assert.deepEqual(mean.shape, [7, 2, 2, 3]);
-      for (let z = 0; z < 7; z++) {
-        for (let p = 0; p < 6; p++) assert.equal(mean.data[z * 12 + p], 0.25);
-        for (let p = 6; p < 12; p++) assert.equal(mean.data[z * 12 + p], 0.75);
-      }
-    }
-  });
-
-  it('counts 3, 4, 5, …, 5, 4, 3 contributions at stride 1 and one at stride D', () => {
-    assert.deepEqual(Array.from(sweep(7, 1, 0.5).counts()), [3, 4, 5, 5, 5, 4, 3]);
-    assert.deepEqual(Array.from(sweep(10, 5, 0.5).counts()), [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
-  });
-
-  it('divides by count + 1 when counts start at 1, as the official script does', () => {
-    const mean = sweep(7, 1, 0.5, 1).average();
-    assert.equal(mean.data[0], 0.5 * (3 / 4));
-    assert.equal(mean.data[3 * 12], Math.fround(0.5 * (5 / 6)));
-  });
-
-  it('drops outputs that fall on edge-replicated copies', () => {
-    const avg = new OverlapAverager(3, 1, 1, 1);
-    avg.add(0, Float32Array.from([10, 20, 30, 40, 50]));
-    // Positions 0 and 1 are copies of slice 0 beyond the edge; position 2 is slice 0 itself.
-    assert.deepEqual(Array.from(avg.counts()), [1, 1, 1]);
-    assert.deepEqual(Array.from(avg.average().data), [30, 40, 50]);
-  });
-
-  it('refuses to average a slice no stack reached, and wrong-sized input', () => {
-    const avg = new OverlapAverager(9, 1, 1, 1);
-    avg.add(0, new Float32Array(5));
-    assert.throws(() => avg.average(), /slice 3 received no stack/);
-    assert.throws(() => avg.add(0, new Float32Array(4)), /expected \[5, 1, 1, 1\]/);
   });
 
   it('argmax takes the first maximum on ties', () => {

@@ -1,6 +1,6 @@
 // D-slice stacks over a volume (MA-SAM's 2.5D input) and the way back: edge-replicated stacks with the
-// official in-plane orientation (masam-spec.md 8.1), and overlap-averaging of per-stack class
-// probabilities onto the slices (spec 10.2).
+// official in-plane orientation (masam-spec.md 8.1), the stack centres of a sweep, and per-slice argmax
+// back into a volume (spec 10.2; the sweep itself is stack_sweep.ts).
 import { MasamError } from '../core/errors.js';
 import { type HostTensor, hostTensor } from '../core/host_tensor.js';
 import type { Volume } from '../io/volume.js';
@@ -170,88 +170,6 @@ export function stackCentres(
   const last = centres[centres.length - 1]!;
   if (last + h < nz - 1) centres.push(Math.max(nz - 1 - h, last + 1));
   return centres;
-}
-
-export interface OverlapAveragerOptions {
-  /** Slices per stack, D; default 5. */
-  readonly depth?: number;
-  /**
-   * Value the per-slice counts start from. 0 (default) gives true means. The official test script starts
-   * at 1, so its "probabilities" are sum/(k+1) (spec 10.2, quirk 15); the argmax is the same either way.
-   */
-  readonly countStart?: 0 | 1;
-}
-
-/**
- * Accumulates per-stack class probabilities onto the slices (spec 10.2): output t of the stack centred at
- * z belongs to slice z + t − h; outputs that fall on edge-replicated copies (outside [0, nz − 1]) are
- * dropped, not merged into the edge slices. All D outputs of each stack are used.
- */
-export class OverlapAverager {
-  readonly depth: number;
-  readonly countStart: 0 | 1;
-  private readonly sums: Float32Array;
-  private readonly count: Int32Array;
-  private readonly plane: number;
-
-  /**
-   * @param nz slices in the volume
-   * @param classes class channels C (background included)
-   * @param height plane height H
-   * @param width plane width W
-   */
-  constructor(
-    readonly nz: number,
-    readonly classes: number,
-    readonly height: number,
-    readonly width: number,
-    options: OverlapAveragerOptions = {},
-  ) {
-    this.depth = options.depth ?? 5;
-    checkDepth(this.depth);
-    this.countStart = options.countStart ?? 0;
-    this.plane = classes * height * width;
-    this.sums = new Float32Array(nz * this.plane);
-    this.count = new Int32Array(nz);
-  }
-
-  /** Adds the probabilities [D, C, H, W] predicted for the stack centred at `centre`. */
-  add(centre: number, probs: ArrayLike<number>): void {
-    const h = (this.depth - 1) / 2;
-    if (probs.length !== this.depth * this.plane) {
-      throw new MasamError(
-        `OverlapAverager.add: expected [${this.depth}, ${this.classes}, ${this.height}, ${this.width}] ` +
-          `(${this.depth * this.plane} values), got ${probs.length}`,
-      );
-    }
-    if (!Number.isInteger(centre) || centre < 0 || centre >= this.nz) {
-      throw new MasamError(`OverlapAverager.add: centre ${centre} is outside [0, ${this.nz - 1}]`);
-    }
-    for (let t = 0; t < this.depth; t++) {
-      const z = centre - h + t;
-      if (z < 0 || z >= this.nz) continue;
-      const dst = z * this.plane;
-      const src = t * this.plane;
-      for (let p = 0; p < this.plane; p++) this.sums[dst + p]! += probs[src + p];
-      this.count[z]!++;
-    }
-  }
-
-  /** Contributions per slice so far (without countStart). */
-  counts(): Int32Array {
-    return this.count.slice();
-  }
-
-  /** Averaged probabilities [nz, C, H, W]: sum/(count + countStart). Throws if a slice has no stack. */
-  average(): HostTensor<'float32'> {
-    const out = new Float32Array(this.sums.length);
-    for (let z = 0; z < this.nz; z++) {
-      const k = this.count[z]! + this.countStart;
-      if (this.count[z] === 0) throw new MasamError(`OverlapAverager.average: slice ${z} received no stack`);
-      for (let p = z * this.plane; p < (z + 1) * this.plane; p++) out[p] = this.sums[p]! / k;
-    }
-    return hostTensor('float32', [this.nz, this.classes, this.height, this.width], out);
-  }
 }
 
 /**

@@ -10,24 +10,23 @@
 // order 0, the intent of the official zoom branch) → a label Volume with the input's shape, spacing and
 // affine (the official test script writes identity affines, spec 10.5; we keep the geometry).
 //
-// Quirks, as data/slices.ts decided them: the average is the true mean (OverlapAverager's default
-// countStart 0), not the official sum/(k+1) of quirk 15 — the argmax is the same, and the probabilities
-// we write are real means. The official test-time zoom for non-512 slices is broken (quirk 17); we zoom
-// the intensities in (cubic) and the labels out (nearest) instead. The averaging streams: a slice is
-// finished (argmax, resize, written out) as soon as no later stack can reach it, so memory holds D slices
-// of class probabilities instead of the official [nz + 4, S, S, K] array; the result equals
-// OverlapAverager's. A box-prompted model (spec §11) gets per-slice prompts (infer/prompts.ts); only stacks
-// holding a prompted slice run, and slices without a prompt are background (the official code has no
-// prompted test script, spec §11 "Inference").
+// The sweep itself is data/stack_sweep.ts (shared with training's validation): the average is the true
+// mean, slices are finished as soon as no later stack can reach it, and a box-prompted model (spec §11)
+// gets per-slice prompts (infer/prompts.ts) — only stacks holding a prompted slice run, and slices without
+// a prompt are background. The official test-time zoom for non-512 slices is broken (quirk 17); we zoom
+// the intensities in (cubic) and the labels out (nearest) instead.
 import { MasamError } from '../core/errors.js';
 import { hostTensor } from '../core/host_tensor.js';
-import { type SlicePrompt, stackPrompts } from '../data/prompts.js';
-import { argmaxClasses, stackCentres, stackSliceIndices } from '../data/slices.js';
+import type { SlicePrompt } from '../data/prompts.js';
+import { argmaxClasses } from '../data/slices.js';
+import { type EmbeddingStore, sweepStacks } from '../data/stack_sweep.js';
 import { zoomToShape } from '../data/zoom.js';
 import type { Volume } from '../io/volume.js';
 import type { ModelInfo } from './model_info.js';
-import { type StackModel, imagePrompt } from './stack_model.js';
-import { type ModelGrid, modelStack, prepareModelGrid } from './stacks.js';
+import type { StackModel } from './stack_model.js';
+import { type StackGrid, prepareModelGrid } from './stacks.js';
+
+export type { EmbeddingStore } from '../data/stack_sweep.js';
 
 /** Options of one VolumeSegmenter.segment run. */
 export interface SegmentRunOptions {
@@ -48,16 +47,6 @@ export interface SegmentRunOptions {
 
 /** Options of segmentVolume: one run's options and the segmenter's. */
 export interface SegmentOptions extends SegmentRunOptions, Omit<SegmenterOptions, 'embeddings'> {}
-
-/**
- * Where a VolumeSegmenter keeps each stack's image embeddings [D, P, T, T], by stack centre: in memory by
- * default; the CLI keeps them on disk (cli/embedding_cache.ts) so that a later run with new prompts skips
- * the encoder.
- */
-export interface EmbeddingStore {
-  get(centre: number): Promise<Float32Array | undefined>;
-  set(centre: number, embeddings: Float32Array): Promise<void>;
-}
 
 /** An EmbeddingStore in a Map. */
 export class MemoryEmbeddingStore implements EmbeddingStore {
@@ -88,55 +77,13 @@ export interface SegmentResult {
 }
 
 /**
- * Softmax over K of logits [D, K, P] (P pixels) into `x`, max-subtracted; `max` and `sum` are scratch
- * arrays of P values. Loops run over whole class planes, so memory is read contiguously.
- */
-function softmaxClasses(
-  logits: Float32Array,
-  x: Float32Array,
-  depth: number,
-  classes: number,
-  max: Float32Array,
-  sum: Float32Array,
-): void {
-  const pixels = max.length;
-  for (let t = 0; t < depth; t++) {
-    const base = t * classes * pixels;
-    max.set(logits.subarray(base, base + pixels));
-    for (let c = 1; c < classes; c++) {
-      const o = base + c * pixels;
-      for (let p = 0; p < pixels; p++) if (logits[o + p]! > max[p]!) max[p] = logits[o + p]!;
-    }
-    sum.fill(0);
-    for (let c = 0; c < classes; c++) {
-      const o = base + c * pixels;
-      for (let p = 0; p < pixels; p++) {
-        const e = Math.exp(logits[o + p]! - max[p]!);
-        x[o + p] = e;
-        sum[p]! += e;
-      }
-    }
-    for (let c = 0; c < classes; c++) {
-      const o = base + c * pixels;
-      for (let p = 0; p < pixels; p++) x[o + p]! /= sum[p];
-    }
-  }
-}
-
-/** Per-slice sums of class probabilities [K, S, S] and how many stacks added to each. */
-interface Pending {
-  readonly sum: Float32Array;
-  count: number;
-}
-
-/**
  * Writes a finished model-grid plane (official orientation, row-major [S, S]) into `out` at `offset` on the
  * input's grid: the official orientation is the stored plane's memory reversed (data/slices.ts), then a
  * SciPy order-0 zoom [S, S] → [ny, nx] unless the sizes already agree.
  */
 function planeToInput(
   plane: Uint8Array | Float32Array,
-  grid: ModelGrid,
+  grid: StackGrid,
   out: Uint8Array | Float32Array,
   offset: number,
 ): void {
@@ -172,7 +119,7 @@ export interface SegmenterOptions {
  */
 export class VolumeSegmenter {
   /** The volume on the model grid (stacks.ts). */
-  readonly grid: ModelGrid;
+  readonly grid: StackGrid;
   private readonly embeddings: EmbeddingStore | null;
   /** Stacks through the image encoder so far (a one-graph model counts every stack it runs). */
   encodedStacks = 0;
@@ -202,142 +149,44 @@ export class VolumeSegmenter {
     const info = model.info;
     const source = this.options.source ?? 'input';
     const { nx, ny, nz } = grid.input;
-    const depth = grid.depth;
-    const h = (depth - 1) / 2;
     const classes = info.classNames.length;
     if (classes > 256) throw new MasamError(`segmentVolume: ${classes} classes do not fit uint8 labels`);
     const pixels = grid.size * grid.size;
-    const slicePlane = classes * pixels;
     const prompts = checkPrompts(info, options.prompts, nz, source);
-    const points = info.prompts?.points ?? 0;
-    const prompted = (z: number): boolean => !prompts || prompts[z] !== null;
-    const centres = stackCentres(nz, { depth, stride: options.stride ?? 1 }).filter(
-      (c) => !prompts || stackSliceIndices(nz, c, depth).some(prompted),
-    );
     const inPlane = nx * ny;
     const labels = new Uint8Array(inPlane * nz);
     const probs = options.probabilities ? new Float32Array(inPlane * nz * classes) : undefined;
-    const pending = new Map<number, Pending>();
-    const imageProbs = new Float32Array(slicePlane); // one slice image's probabilities
-    const scratchMax = new Float32Array(pixels);
-    const scratchSum = new Float32Array(pixels);
-    const finished = new Uint8Array(nz);
-
-    // Background everywhere: the label 0 and, with probabilities, class 0 at 1.
-    const background = (z: number): void => {
-      probs?.fill(1, z * inPlane, (z + 1) * inPlane);
-    };
-    const finish = (z: number, acc: Pending): void => {
-      finished[z] = 1;
-      if (!prompted(z)) {
-        background(z);
-        return;
-      }
-      const mean = acc.sum;
-      const k = acc.count;
-      for (let p = 0; p < mean.length; p++) mean[p] = mean[p]! / k;
-      // ≤ 256 classes (checked above): argmaxClasses returns a Uint8Array.
-      const best = argmaxClasses(hostTensor('float32', [1, classes, grid.size, grid.size], mean));
-      planeToInput(best as Uint8Array, grid, labels, z * inPlane);
-      if (probs) {
-        for (let c = 0; c < classes; c++) {
-          // Class c of slice z: (i, j, k, c) sits at i + nx·(j + ny·(k + nz·c)).
-          planeToInput(mean.subarray(c * pixels, (c + 1) * pixels), grid, probs, (c * nz + z) * inPlane);
+    const stacks = await sweepStacks(
+      grid,
+      model,
+      {
+        stack: grid,
+        classes,
+        ...(options.stride !== undefined && { stride: options.stride }),
+        ...(prompts && { prompts: { slices: prompts, spec: info.prompts! } }),
+        embeddings: this.embeddings,
+        counters: this,
+        ...(options.onProgress && { onProgress: options.onProgress }),
+        ...(options.signal && { signal: options.signal }),
+        name: 'segmentVolume',
+      },
+      (z, mean) => {
+        if (!mean) {
+          // Background: the label 0 and, with probabilities, class 0 at 1.
+          probs?.fill(1, z * inPlane, (z + 1) * inPlane);
+          return;
         }
-      }
-    };
-    /** Adds one slice image's logits [K, S, S] to the average of slice z. */
-    const add = (z: number, logits: Float32Array): void => {
-      if (logits.length !== slicePlane) {
-        throw new MasamError(
-          `segmentVolume: the model returned ${logits.length} values for a slice image, expected logits ` +
-            `[${classes}, ${grid.size}, ${grid.size}] (${slicePlane})`,
-        );
-      }
-      softmaxClasses(logits, imageProbs, 1, classes, scratchMax, scratchSum);
-      let acc = pending.get(z);
-      if (!acc) {
-        acc = { sum: new Float32Array(slicePlane), count: 0 };
-        pending.set(z, acc);
-      }
-      const sum = acc.sum;
-      for (let i = 0; i < slicePlane; i++) sum[i]! += imageProbs[i];
-      acc.count++;
-    };
-    const stackPromptsAt = (centre: number) =>
-      prompts &&
-      stackPrompts(
-        stackSliceIndices(nz, centre, depth).map((z) => prompts[z]!),
-        info.prompts!,
-      );
-
-    for (let s = 0; s < centres.length; s += model.batch) {
-      options.signal?.throwIfAborted();
-      const chunk = centres.slice(s, s + model.batch);
-      const split = model.split;
-      if (split) {
-        const kept = new Map<number, Float32Array>();
-        for (const c of chunk) {
-          const e = await this.embeddings?.get(c);
-          if (e) kept.set(c, e);
-        }
-        const missing = chunk.filter((c) => !kept.has(c));
-        const encoded = missing.length > 0 ? await split.encode(missing.map((c) => modelStack(grid, c))) : [];
-        this.encodedStacks += missing.length;
-        for (const [i, c] of missing.entries()) {
-          kept.set(c, encoded[i]!);
-          await this.embeddings?.set(c, encoded[i]!);
-        }
-        for (const centre of chunk) {
-          options.signal?.throwIfAborted();
-          const embedding = kept.get(centre)!;
-          const perImage = embedding.length / depth;
-          const sp = stackPromptsAt(centre);
-          for (let t = 0; t < depth; t++) {
-            const z = centre - h + t;
-            // Edge-replicated copies are dropped (spec 10.2), slices without a prompt are background:
-            // neither is decoded.
-            if (z < 0 || z >= nz || !prompted(z)) continue;
-            const image = embedding.subarray(t * perImage, (t + 1) * perImage);
-            add(z, await split.decode(image, sp && imagePrompt(sp, t, points)));
-            this.decodedImages++;
+        // ≤ 256 classes (checked above): argmaxClasses returns a Uint8Array.
+        const best = argmaxClasses(hostTensor('float32', [1, classes, grid.size, grid.size], mean));
+        planeToInput(best as Uint8Array, grid, labels, z * inPlane);
+        if (probs) {
+          for (let c = 0; c < classes; c++) {
+            // Class c of slice z: (i, j, k, c) sits at i + nx·(j + ny·(k + nz·c)).
+            planeToInput(mean.subarray(c * pixels, (c + 1) * pixels), grid, probs, (c * nz + z) * inPlane);
           }
         }
-      } else {
-        const stacks = chunk.map((c) => modelStack(grid, c));
-        const chunkPrompts = prompts && chunk.map((c) => stackPromptsAt(c)!);
-        const logits = await model.logits(stacks, chunkPrompts);
-        this.encodedStacks += chunk.length;
-        chunk.forEach((centre, i) => {
-          const stackLogits = logits[i]!;
-          if (stackLogits.length !== depth * slicePlane) {
-            throw new MasamError(
-              `segmentVolume: the model returned ${stackLogits.length} values for a stack, expected logits ` +
-                `[${depth}, ${classes}, ${grid.size}, ${grid.size}] (${depth * slicePlane})`,
-            );
-          }
-          for (let t = 0; t < depth; t++) {
-            const z = centre - h + t;
-            if (z < 0 || z >= nz) continue; // an edge-replicated copy: dropped (spec 10.2)
-            add(z, stackLogits.subarray(t * slicePlane, (t + 1) * slicePlane));
-          }
-        });
-      }
-      // Later stacks start at slice (next centre − h): everything before it is final.
-      const next = centres[s + chunk.length];
-      const limit = next === undefined ? nz : next - h;
-      for (const [z, acc] of pending) {
-        if (z < limit) {
-          finish(z, acc);
-          pending.delete(z);
-        }
-      }
-      options.onProgress?.(s + chunk.length, centres.length);
-    }
-    const missed = finished.reduce((n, f) => n + (f ? 0 : 1), 0);
-    if (missed > 0 && !prompts) throw new MasamError(`segmentVolume: ${missed} slices received no stack`);
-    // A prompted run skips stacks without prompts: their slices are background.
-    for (let z = 0; z < nz; z++) if (!finished[z]) background(z);
+      },
+    );
     const spacing = volume.spacing.slice(0, 3);
     return {
       labels: {
@@ -357,7 +206,7 @@ export class VolumeSegmenter {
           affine: volume.affine,
         },
       }),
-      stacks: centres.length,
+      stacks,
       seconds: (performance.now() - start) / 1000,
     };
   }

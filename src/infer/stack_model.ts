@@ -9,40 +9,15 @@
 import { MasamError } from '../core/errors.js';
 import { type HostTensor, hostTensor } from '../core/host_tensor.js';
 import type { StackPrompts } from '../data/prompts.js';
+import { type SplitStages, type StackRunner, imagePrompt } from '../data/stack_sweep.js';
 import type { Session } from '../runtime/session.js';
 import type { ModelInfo } from './model_info.js';
 
-/** The two halves of a split model. */
-export interface SplitStages {
-  /** Image embeddings [D, P, T, T] of each stack (at most `batch` stacks a call). */
-  encode(stacks: readonly Float32Array[]): Promise<Float32Array[]>;
-  /**
-   * One slice image: its embeddings [P, T, T] (and, for a box-prompted model, its prompt: box [4], point
-   * coords [P·2], point labels [P]) → logits [K, S, S].
-   */
-  decode(embedding: Float32Array, prompt?: StackPrompts): Promise<Float32Array>;
-}
+export { type SplitStages, imagePrompt } from '../data/stack_sweep.js';
 
-export interface StackModel {
+/** A StackRunner (the model as data/stack_sweep.ts sees it) with the exported model's metadata. */
+export interface StackModel extends StackRunner {
   readonly info: ModelInfo;
-  /** Stacks per run: the exported batch. */
-  readonly batch: number;
-  /**
-   * Logits [D, K, S, S] of each stack (at most `batch` stacks a call); a box-prompted model takes one
-   * StackPrompts per stack.
-   */
-  logits(stacks: readonly Float32Array[], prompts?: readonly StackPrompts[]): Promise<Float32Array[]>;
-  /** Present on a split model: its encoder and decoder, for callers that keep embeddings. */
-  readonly split?: SplitStages;
-}
-
-/** Row `t` of a stack's prompts (a one-image StackPrompts), `points` slots per image. */
-export function imagePrompt(prompts: StackPrompts, t: number, points: number): StackPrompts {
-  return {
-    boxes: prompts.boxes.subarray(t * 4, (t + 1) * 4),
-    pointCoords: prompts.pointCoords.subarray(t * points * 2, (t + 1) * points * 2),
-    pointLabels: prompts.pointLabels.subarray(t * points, (t + 1) * points),
-  };
 }
 
 /** `parts` (each `per` values) in the first slots of a [slots·per] buffer, `fill` elsewhere. */

@@ -1,169 +1,50 @@
-// The model's view of a volume for volumetric inference: the modality check, per-modality intensity
-// handling (masam-spec.md 8.2–8.4), the in-plane resize to S×S (SciPy zoom, 8.5) and the D-slice input
-// stacks [1, D, 3, S, S] with the official edge replication and orientation (8.1, 10.1–10.2).
-// Browser-safe: host arrays only.
-//
-// Axes. Stacks run along the volume's third voxel axis k (index 2): the slice axis of axial CT/MRI as
-// stored, and the frame axis of a frames volume [W, H, T, 3]. No reorientation is applied (nibabel's
-// get_fdata order, spec 8.1), so a volume stored sagittally is cut into sagittal stacks.
-// Orientation. Each plane is fed in the 'official' orientation of data/slices.ts, out[r, c] =
-// vol[nx−1−c, ny−1−r] (H = ny, W = nx), which the released weights need (spec 8.1, quirk 12).
-import { FormatError, MasamError } from '../core/errors.js';
-import { hostTensor } from '../core/host_tensor.js';
+// An exported model's view of a volume: its metadata (ModelInfo: modality, CT window, S, D, channels) as
+// the plane and stack shapes of data/model_planes.ts, the one path that prepares a volume for the model in
+// training and inference alike. Browser-safe: host arrays only.
+import { MasamError } from '../core/errors.js';
 import {
-  CT_WINDOW,
-  type Modality,
-  countNonFinite,
-  finiteIntensities,
-  nonFinitePolicy,
-  normalizeCtStack,
-  normalizeMriVolume,
-  normalizeStack,
-  normalizeVideo,
-} from '../data/intensity.js';
-import { extractStack, repeatChannels, type VolumeLike } from '../data/slices.js';
-import { zoomToShape } from '../data/zoom.js';
+  type GridOptions,
+  type ModelGrid,
+  type PlaneSpec,
+  type StackShape,
+  modelStack as gridStack,
+  nonFiniteVoxelWarning as gridNonFiniteWarning,
+  prepareModelGrid as prepareGrid,
+} from '../data/model_planes.js';
 import type { Volume } from '../io/volume.js';
 import type { ModelInfo } from './model_info.js';
 
-/** Voxel counts of an input volume: in-plane nx × ny, nz slices (frames), nc channels (1 grey, 3 RGB). */
-export interface InputDims {
-  readonly nx: number;
-  readonly ny: number;
-  readonly nz: number;
-  readonly nc: 1 | 3;
-}
+export {
+  type GridOptions,
+  type InputDims,
+  checkModality,
+  describeVolumeContent,
+} from '../data/model_planes.js';
 
-const MODALITY_NAMES: Readonly<Record<Modality, string>> = {
-  ct: 'CT (a grey 3D volume)',
-  mri: 'MRI (a grey 3D volume)',
-  video: 'video (RGB frames, a [W, H, T, 3] volume)',
-};
+/** A volume on the model's grid with the model's stack shape: what VolumeSegmenter sweeps. */
+export interface StackGrid extends ModelGrid, StackShape {}
 
-/** NIfTI intent codes and datatypes that mark colour voxels (nifti1.h: RGB_VECTOR, RGBA_VECTOR, RGB24, RGBA32). */
-const NIFTI_RGB_INTENTS = new Set([2003, 2004]);
-const NIFTI_RGB_DATATYPES = new Set([128, 2304]);
-
-/** Whether a [W, H, T, 3] volume is known to hold colour frames: read from frames, a video phantom or an RGB NIfTI. */
-function isKnownRgb(volume: Pick<Volume, 'source'>): boolean {
-  const source = volume.source;
-  if (source?.format === 'frames') return true;
-  if (source?.format === 'phantom') return source.header?.['modality'] === 'video';
-  const h = source?.format === 'nifti' ? source.header : undefined;
-  return NIFTI_RGB_INTENTS.has(Number(h?.['intentCode'])) || NIFTI_RGB_DATATYPES.has(Number(h?.['datatype']));
+/** The planes `info`'s model takes: its modality, CT window and input side. */
+export function planeSpec(info: ModelInfo): PlaneSpec {
+  const { modality, window } = info.preprocessing;
+  return { modality, ...(window && { window }), size: info.imageSize };
 }
 
 /**
- * What a volume holds, in words, from its shape and source: 'a grey 3D volume [..] (CT or MRI)',
- * 'RGB frames [..] (video)' only for frames known to be colour (a 4th axis of 3 alone is not: a 4D NIfTI
- * of 3 volumes or channels has it too), else 'a 4D volume [..] (n volumes or channels)'.
+ * The stacks `info`'s model takes: D slices (odd, so that a stack has a centre) of its input channels.
+ * @throws MasamError for an even or non-positive D
  */
-export function describeVolumeContent(volume: Pick<Volume, 'shape' | 'source'>): string {
-  const shape = volume.shape;
-  const s = `[${shape.join(', ')}]`;
-  if (shape.length === 3 || (shape.length === 4 && shape[3] === 1))
-    return `a grey 3D volume ${s} (CT or MRI)`;
-  if (shape.length === 4 && shape[3] === 3 && isKnownRgb(volume)) return `RGB frames ${s} (video)`;
-  if (shape.length === 4) return `a 4D volume ${s} (${shape[3]} volumes or channels)`;
-  return `a ${shape.length}D volume ${s}`;
+export function stackShape(info: ModelInfo): StackShape {
+  const depth = info.slices;
+  if (!Number.isInteger(depth) || depth < 1 || depth % 2 === 0) {
+    throw new MasamError(`model: ${depth} slices per stack; volumetric inference needs an odd count`);
+  }
+  return { depth, channels: info.config.in_chans };
 }
 
 /**
- * Checks that `volume` is what a model for `modality` takes — a grey 3D volume [nx, ny, nz] (or
- * [nx, ny, nz, 1]) for CT and MRI, RGB frames [W, H, T, 3] for video — and returns its dimensions.
- * @param source names the input in the error
- * @throws MasamError naming `source`, the model's modality and what the input is
- */
-export function checkModality(
-  volume: Pick<Volume, 'shape' | 'source'>,
-  modality: Modality,
-  source: string,
-): InputDims {
-  const shape = volume.shape;
-  const rgb = shape.length === 4 && shape[3] === 3;
-  const grey = shape.length === 3 || (shape.length === 4 && shape[3] === 1);
-  if ((modality === 'video' && !rgb) || (modality !== 'video' && !grey)) {
-    throw new MasamError(
-      `${source}: the model is for ${MODALITY_NAMES[modality]}, but the input is ${describeVolumeContent(volume)}`,
-    );
-  }
-  const [nx, ny, nz] = shape as [number, number, number];
-  if (!(nx >= 1 && ny >= 1 && nz >= 1)) {
-    throw new MasamError(`${source}: empty volume [${shape.join(', ')}]`);
-  }
-  // One slice is a 2D image: the 3D adapters would only see copies of it, an input no model trained on.
-  if (nz === 1) {
-    throw new MasamError(
-      `${source}: a 2D image [${shape.join(', ')}] (one ${modality === 'video' ? 'frame' : 'slice'}): ` +
-        'MA-SAM segments 3D volumes and frame sequences (stacks of neighbouring slices); give the whole volume',
-    );
-  }
-  return { nx, ny, nz, nc: rgb ? 3 : 1 };
-}
-
-/** A volume brought onto the model's grid, ready to be cut into input stacks. */
-export interface ModelGrid {
-  /** [S, S, nz] (grey) or [S, S, nz, 3] (RGB), i fastest, with the intensities stacks start from. */
-  readonly volume: VolumeLike;
-  /** The input's dimensions. */
-  readonly input: InputDims;
-  readonly modality: Modality;
-  /** CT intensity window in HU. */
-  readonly window: readonly [number, number];
-  /** D, slices per stack. */
-  readonly depth: number;
-  /** S, the model's input side. */
-  readonly size: number;
-  /** Input channels of the model (3 for SAM). */
-  readonly channels: number;
-}
-
-/** Plane `p` (i fastest) of `data` as float64 [ny, nx], int64 included. */
-function planeFloat64(data: Volume['data'], p: number, plane: number): Float64Array {
-  const sub = data.subarray(p * plane, (p + 1) * plane);
-  return sub instanceof BigInt64Array ? Float64Array.from(sub, Number) : Float64Array.from(sub);
-}
-
-/**
- * Zooms every plane [ny, nx] of `data` (planes = nz·nc, i fastest) to [S, S] with SciPy's cubic zoom
- * (order 3, corner-aligned, spec 8.5), one plane at a time to bound memory; a 2D zoom per plane equals the
- * scripts' 3D zoom with factor 1 along k. uint8 data (video) stays uint8, rounded and clipped as SciPy
- * does (spec 8.4); anything else is zoomed as float and stored as float32, not rounded to its integer type.
- */
-function resizePlanes(
-  data: Volume['data'],
-  dims: InputDims,
-  size: number,
-): { data: Float32Array | Uint8Array; dtype: 'float32' | 'uint8' } {
-  const { nx, ny, nz, nc } = dims;
-  const planes = nz * nc;
-  const inPlane = nx * ny;
-  const outPlane = size * size;
-  if (data instanceof Uint8Array) {
-    const out = new Uint8Array(planes * outPlane);
-    for (let p = 0; p < planes; p++) {
-      const src = hostTensor('uint8', [ny, nx], data.slice(p * inPlane, (p + 1) * inPlane));
-      out.set(zoomToShape(src, [size, size], { order: 3 }).data, p * outPlane);
-    }
-    return { data: out, dtype: 'uint8' };
-  }
-  const out = new Float32Array(planes * outPlane);
-  for (let p = 0; p < planes; p++) {
-    const src = hostTensor('float64', [ny, nx], planeFloat64(data, p, inPlane));
-    out.set(zoomToShape(src, [size, size], { order: 3 }).data, p * outPlane);
-  }
-  return { data: out, dtype: 'float32' };
-}
-
-/** Options of prepareModelGrid and nonFiniteVoxelWarning. */
-export interface GridOptions {
-  /** Refuse a volume holding NaN or ±Inf voxels instead of replacing them (data/intensity.ts policy). */
-  readonly strict?: boolean;
-}
-
-/**
- * The NaN/±Inf voxels of `volume` under the policy of data/intensity.ts: undefined when there are none,
- * else a warning naming `source`, the count and what replaces them (for the caller to print).
+ * The NaN/±Inf voxels of `volume` under the policy of data/intensity.ts for `info`'s modality: undefined
+ * when there are none, else a warning naming `source` (data/model_planes.ts, nonFiniteVoxelWarning).
  * @throws FormatError naming `source` and the count with `strict`
  */
 export function nonFiniteVoxelWarning(
@@ -172,22 +53,12 @@ export function nonFiniteVoxelWarning(
   source: string,
   options: GridOptions = {},
 ): string | undefined {
-  const count = countNonFinite(volume.data);
-  if (count === 0) return undefined;
-  const what = `${count} NaN/Inf voxel${count === 1 ? '' : 's'}`;
-  if (options.strict) throw new FormatError(source, `${what} (refused in strict mode)`);
-  const { modality, window } = info.preprocessing;
-  return `${source}: ${what} replaced (${nonFinitePolicy(modality, window ?? CT_WINDOW)})`;
+  return gridNonFiniteWarning(volume, info.preprocessing, source, options);
 }
 
 /**
- * Brings `volume` onto the model's grid (spec 8.2–8.4), NaN/±Inf voxels replaced first (data/intensity.ts;
- * before the zoom, whose spline would spread them over the plane) or, with `options.strict`, refused:
- * - CT: HU kept; planes zoomed to S×S when needed (BTCV needs none). The HU window and the official
- *   per-stack normalisation run later, per stack (modelStack), so cubic overshoot is clipped by the window.
- * - MRI: the prostate script's per-volume normalisation (99th-percentile clip, min-max), then the zoom,
- *   as the script orders them; the online per-stack min-max follows in modelStack.
- * - video: RGB frames zoomed as uint8 (rounded, as the EndoVis script); /255 in modelStack.
+ * Brings `volume` onto the grid of `info`'s model (data/model_planes.ts, prepareModelGrid), with the
+ * model's stack shape.
  * @param source names the input in errors (modality check)
  */
 export function prepareModelGrid(
@@ -195,56 +66,12 @@ export function prepareModelGrid(
   info: ModelInfo,
   source = 'input',
   options: GridOptions = {},
-): ModelGrid {
-  const modality = info.preprocessing.modality;
-  const dims = checkModality(volume, modality, source);
-  if (options.strict) nonFiniteVoxelWarning(volume, info, source, options);
-  const { nx, ny, nz, nc } = dims;
-  const size = info.imageSize;
-  const depth = info.slices;
-  if (!Number.isInteger(depth) || depth < 1 || depth % 2 === 0) {
-    throw new MasamError(`model: ${depth} slices per stack; volumetric inference needs an odd count`);
-  }
-  const window = info.preprocessing.window ?? CT_WINDOW;
-  const gridShape = nc === 3 ? [size, size, nz, 3] : [size, size, nz];
-  let data: VolumeLike['data'] = volume.data;
-  if (modality === 'mri') {
-    const values = volume.data instanceof BigInt64Array ? Array.from(volume.data, Number) : volume.data;
-    data = normalizeMriVolume(values); // replaces non-finite values itself
-  } else {
-    data = finiteIntensities(volume.data, modality, window);
-  }
-  if (nx !== size || ny !== size) data = resizePlanes(data, dims, size).data;
-  return {
-    volume: { shape: gridShape, data },
-    input: dims,
-    modality,
-    window,
-    depth,
-    size,
-    channels: info.config.in_chans,
-  };
+): StackGrid {
+  const shape = stackShape(info);
+  return { ...prepareGrid(volume, planeSpec(info), source, options), ...shape };
 }
 
-/**
- * The model input for the stack centred at slice `centre`: slices centre − h … centre + h clamped to
- * the volume (edge replication, spec 8.1) in the official orientation, normalised for the modality (CT:
- * HU window and the official reader's per-stack min-max, spec 8.2; MRI: the same reader, which reduces to
- * per-stack min-max, 8.3; video: RGB/255, 8.4), grey slices replicated into the model's channels.
- * @returns float32 [1, D, C, S, S] (C = 3), i.e. D·C·S·S values, stack-major
- */
-export function modelStack(grid: ModelGrid, centre: number): Float32Array {
-  const stack = extractStack(grid.volume, centre, { depth: grid.depth, orientation: 'official' });
-  let values: Float32Array;
-  if (grid.modality === 'ct') values = normalizeCtStack(stack.data, { window: grid.window });
-  else if (grid.modality === 'mri') values = normalizeStack(stack.data, 'mri');
-  else values = normalizeVideo(stack.data);
-  // [D, S, S] or [D, 3, S, S] → [D, C, S, S]
-  const input = repeatChannels(hostTensor('float32', stack.shape, values), grid.channels);
-  if (input.shape[1] !== grid.channels) {
-    throw new MasamError(
-      `modelStack: the model takes ${grid.channels} channels, the input has ${input.shape[1]}`,
-    );
-  }
-  return input.data;
+/** The model input [1, D, C, S, S] for the stack centred at slice `centre` (data/model_planes.ts). */
+export function modelStack(grid: StackGrid, centre: number): Float32Array {
+  return gridStack(grid, centre, grid);
 }

@@ -1,23 +1,33 @@
-// The preprocessed training/validation data (issue 4 item 7): every case's slice planes resized once to
-// the model's S×S (cubic for images, nearest for labels, spec §8.1), kept in memory for fast random
-// access; stacks are cut, normalised per stack (spec §8.2–8.4) and augmented per step.
+// The preprocessed training/validation data (issue 4 item 7): every case brought once onto the model's grid
+// by the path inference takes (data/model_planes.ts: same NaN replacement, MRI normalisation, cubic zoom of
+// the image planes; nearest zoom of the label planes), kept in memory for fast random access; stacks are
+// cut and normalised per step exactly as inference cuts them, then augmented.
+import { type DType, dtypeOfArray } from '../core/dtype.js';
 import { MasamError } from '../core/errors.js';
 import { type HostTensor, hostTensor } from '../core/host_tensor.js';
 import type { Rng } from '../core/rng.js';
 import { randomGenerator } from '../data/augment/index.js';
-import { type Modality, finiteIntensities, normalizeMriVolume, normalizeStack } from '../data/intensity.js';
+import { CT_WINDOW, type Modality } from '../data/intensity.js';
+import {
+  type LabelGrid,
+  type ModelGrid,
+  labelStack,
+  normalisedStack,
+  prepareLabelGrid,
+  prepareModelGrid,
+  stackInput,
+} from '../data/model_planes.js';
 import { type PromptSpec, type StackPrompts, trainingPrompts } from '../data/prompts.js';
-import { extractSlice, stackSliceIndices } from '../data/slices.js';
-import { zoomToShape } from '../data/zoom.js';
+import { type VolumeLike, stackSliceIndices } from '../data/slices.js';
 import type { Volume } from '../io/volume.js';
 
-/** One case's planes at the model size: image [nz, C, S, S] (C = 1 grey, 3 video), labels [nz, S, S]. */
+/** One case on the model's grid: the image as inference prepares it, the labels on the same planes. */
 export interface CachedCase {
   readonly id: string;
-  readonly nz: number;
-  readonly channels: number;
-  readonly image: Float32Array;
-  readonly label: Uint8Array;
+  /** The image on the model grid (data/model_planes.ts, prepareModelGrid). */
+  readonly grid: ModelGrid;
+  /** The labels on the same grid (prepareLabelGrid). */
+  readonly label: LabelGrid;
 }
 
 export interface TrainingBatch {
@@ -34,35 +44,10 @@ export interface TrainingBatch {
 }
 
 /**
- * Resizes every plane of `volume` (official orientation) to size×size: [nz, C, S, S]. uint8 data (video
- * frames) is zoomed as uint8, rounded and clipped as SciPy does (spec 8.4), exactly as inference prepares
- * it (infer/stacks.ts); anything else is zoomed as float.
+ * Prepares one labelled case for a model taking `modality` at side `size` (MRI volumes get the offline
+ * prostate normalisation first, spec §8.3).
+ * @throws MasamError naming the case when the image does not fit the modality or the label's grid differs
  */
-function planesAtSize(
-  volume: Volume,
-  size: number,
-  order: 0 | 3,
-): { data: Float32Array; nz: number; channels: number } {
-  const nz = volume.shape[2]!;
-  const channels = volume.shape[3] ?? 1;
-  const bytes = volume.data instanceof Uint8Array;
-  const out = new Float32Array(nz * channels * size * size);
-  for (let z = 0; z < nz; z++) {
-    const plane = extractSlice(volume, z); // [H, W] or [C, H, W]
-    const [h, w] = plane.shape.slice(-2) as [number, number];
-    const outShape = [...plane.shape.slice(0, -2), size, size];
-    const resized =
-      h === size && w === size
-        ? plane
-        : bytes
-          ? zoomToShape(hostTensor('uint8', plane.shape, Uint8Array.from(plane.data)), outShape, { order })
-          : zoomToShape(plane, outShape, { order });
-    out.set(resized.data, z * channels * size * size);
-  }
-  return { data: out, nz, channels };
-}
-
-/** Prepares one labelled case (MRI volumes get the offline prostate normalisation first, spec §8.3). */
 export function cacheCase(
   id: string,
   image: Volume,
@@ -70,22 +55,82 @@ export function cacheCase(
   size: number,
   modality: Modality,
 ): CachedCase {
+  const source = `case '${id}'`;
+  const grid = prepareModelGrid(image, { modality, size }, source);
+  return { id, grid, label: prepareLabelGrid(label, grid, source) };
+}
+
+/**
+ * A cached case as named tensors (for a file): image [nz, S, S] or [3, nz, S, S] in the grid's dtype,
+ * label uint8 [nz, S, S], and the input's dimensions int32 [nx, ny, nz, nc].
+ */
+export function cachedCaseTensors(c: CachedCase): [string, HostTensor][] {
+  const { nx, ny, nz, nc } = c.grid.input;
+  const s = c.grid.size;
+  const data = c.grid.volume.data;
+  return [
+    ['image', hostTensor(dtypeOfArray(data), nc === 3 ? [3, nz, s, s] : [nz, s, s], data as never)],
+    ['label', hostTensor('uint8', [nz, s, s], c.label.data)],
+    ['input', hostTensor('int32', [4], Int32Array.from([nx, ny, nz, nc]))],
+  ];
+}
+
+/** Image dtypes a grid holds: the zoom's float32 and uint8, or a volume's own type when no zoom ran. */
+const GRID_DTYPES = new Set<DType>([
+  'float32',
+  'float64',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+]);
+
+/**
+ * The case `cachedCaseTensors` wrote, for a model taking `modality` at side `size`.
+ * @throws MasamError naming `source` when a tensor is missing or does not fit
+ */
+export function cachedCaseFromTensors(
+  id: string,
+  tensors: ReadonlyMap<string, HostTensor>,
+  size: number,
+  modality: Modality,
+  source: string,
+): CachedCase {
+  const image = tensors.get('image');
+  const label = tensors.get('label');
+  const dims = tensors.get('input');
+  const [nx, ny, nz, nc] = dims ? Array.from(dims.data as Int32Array) : [];
+  const imageShape = nc === 3 ? [3, nz, size, size] : [nz, size, size];
   if (
-    image.shape[2] !== label.shape[2] ||
-    image.shape[0] !== label.shape[0] ||
-    image.shape[1] !== label.shape[1]
+    !image ||
+    !label ||
+    !dims ||
+    dims.dtype !== 'int32' ||
+    dims.data.length !== 4 ||
+    !(nc === 1 || nc === 3) ||
+    !GRID_DTYPES.has(image.dtype) ||
+    image.shape.join() !== imageShape.join() ||
+    label.dtype !== 'uint8' ||
+    label.shape.join() !== [nz, size, size].join()
   ) {
-    throw new MasamError(
-      `case '${id}': image [${image.shape.join(', ')}] and label [${label.shape.join(', ')}] grids differ`,
-    );
+    throw new MasamError(`${source}: not a slice cache of ${modality} planes at ${size} px`);
   }
-  const source =
-    modality === 'mri'
-      ? { ...image, dtype: 'float32' as const, data: normalizeMriVolume(image.data as ArrayLike<number>) }
-      : { ...image, data: finiteIntensities(image.data, modality) };
-  const img = planesAtSize(source, size, 3);
-  const lab = planesAtSize(label, size, 0);
-  return { id, nz: img.nz, channels: img.channels, image: img.data, label: Uint8Array.from(lab.data) };
+  return {
+    id,
+    grid: {
+      volume: {
+        shape: nc === 3 ? [size, size, nz!, 3] : [size, size, nz!],
+        data: image.data as VolumeLike['data'],
+      },
+      input: { nx: nx!, ny: ny!, nz: nz!, nc },
+      modality,
+      window: CT_WINDOW,
+      size,
+    },
+    label: { shape: [size, size, nz!], data: label.data as Uint8Array },
+  };
 }
 
 export class SliceCache {
@@ -100,16 +145,24 @@ export class SliceCache {
     readonly augment = true,
   ) {
     if (cases.length === 0) throw new MasamError('no training cases');
+    for (const c of cases) {
+      if (c.grid.size !== size || c.grid.modality !== modality)
+        throw new MasamError(
+          `case '${c.id}': prepared as ${c.grid.modality} at ${c.grid.size} px, ` +
+            `the cache holds ${modality} at ${size} px`,
+        );
+    }
   }
 
   /** Every (case, centre) pair: the sampling population. */
   get stackCount(): number {
-    return this.cases.reduce((n, c) => n + c.nz, 0);
+    return this.cases.reduce((n, c) => n + c.grid.input.nz, 0);
   }
 
   /**
-   * One stack at model size, normalised: image [D, 3, S, S] (grey replicated ×3), label [D, S, S]. With
-   * `rng`, the official RandomGenerator augmentation is applied (spec §8.6).
+   * One stack at model size, normalised: image [D, 3, S, S] (grey replicated ×3), label [D, S, S]. Without
+   * `rng` the image is the stack inference feeds for the same centre (data/model_planes.ts); with `rng`, the
+   * official RandomGenerator augmentation is applied to the normalised stack (spec §8.6).
    */
   stack(
     caseIndex: number,
@@ -120,19 +173,8 @@ export class SliceCache {
   ): { image: Float32Array; label: Int32Array } {
     const c = this.cases[caseIndex]!;
     const s = this.size;
-    const plane = s * s;
-    const raw = new Float32Array(depth * c.channels * plane);
-    const lab = new Float32Array(depth * plane);
-    stackSliceIndices(c.nz, centre, depth).forEach((z, t) => {
-      raw.set(c.image.subarray(z * c.channels * plane, (z + 1) * c.channels * plane), t * c.channels * plane);
-      for (let i = 0; i < plane; i++) lab[t * plane + i] = c.label[z * plane + i]!;
-    });
-    let image: HostTensor<'float32'> = hostTensor(
-      'float32',
-      c.channels === 1 ? [depth, s, s] : [depth, c.channels, s, s],
-      normalizeStack(raw, this.modality),
-    );
-    let label: HostTensor<'float32'> = hostTensor('float32', [depth, s, s], lab);
+    let image = normalisedStack(c.grid, centre, depth);
+    let label = labelStack(c.label, centre, depth);
     if (rng) {
       ({ image, label } = randomGenerator(
         rng,
@@ -140,14 +182,7 @@ export class SliceCache {
         { outputSize: [s, s], variant: variant ?? 'official' },
       ));
     }
-    const out = new Float32Array(depth * 3 * plane);
-    for (let t = 0; t < depth; t++) {
-      for (let ch = 0; ch < 3; ch++) {
-        const from = c.channels === 1 ? t * plane : (t * c.channels + ch) * plane;
-        out.set(image.data.subarray(from, from + plane), (t * 3 + ch) * plane);
-      }
-    }
-    return { image: out, label: Int32Array.from(label.data, (v) => Math.round(v)) };
+    return { image: stackInput(image, 3), label: Int32Array.from(label.data, (v) => Math.round(v)) };
   }
 
   /**
@@ -181,7 +216,7 @@ export class SliceCache {
       } else {
         let k = rng.int(this.stackCount);
         let ci = 0;
-        while (k >= this.cases[ci]!.nz) k -= this.cases[ci++]!.nz;
+        while (k >= this.cases[ci]!.grid.input.nz) k -= this.cases[ci++]!.grid.input.nz;
         st = this.stack(ci, k, depth, this.augment ? rng : undefined);
       }
       image.set(st.image, b * st.image.length);
@@ -207,11 +242,12 @@ export class SliceCache {
     const plane = this.size * this.size;
     const centres: { caseIndex: number; centre: number }[] = [];
     this.cases.forEach((c, caseIndex) => {
-      const fg = Array.from({ length: c.nz }, (_, z) =>
-        hasForeground(c.label.subarray(z * plane, (z + 1) * plane)),
+      const nz = c.grid.input.nz;
+      const fg = Array.from({ length: nz }, (_, z) =>
+        hasForeground(c.label.data.subarray(z * plane, (z + 1) * plane)),
       );
-      for (let centre = 0; centre < c.nz; centre++)
-        if (stackSliceIndices(c.nz, centre, depth).some((z) => fg[z])) centres.push({ caseIndex, centre });
+      for (let centre = 0; centre < nz; centre++)
+        if (stackSliceIndices(nz, centre, depth).some((z) => fg[z])) centres.push({ caseIndex, centre });
     });
     if (centres.length === 0)
       throw new MasamError('box-prompted training needs labelled foreground: no case has any');

@@ -1,19 +1,20 @@
 // The MA-SAM fine-tuning step (spec §9): a batch of augmented stacks and its FacT dropout noise, the loss and
 // gradients from the executor (train/executor.ts: recompute policy, exact micro-batches), host AdamW with the
-// official schedule, validation Dice, and a state that checkpoints capture completely, so a resumed run
-// continues exactly where it stopped.
+// official schedule, validation Dice (validation.ts), and a state that checkpoints capture completely, so a
+// resumed run continues exactly where it stopped.
 import { MasamError } from '../core/errors.js';
 import { type HostTensor, hostTensor, splitFirstAxis } from '../core/host_tensor.js';
 import { Rng } from '../core/rng.js';
-import { type PromptSpec, foregroundBox, stackPrompts } from '../data/prompts.js';
-import { dicePerClass } from '../metrics/dice.js';
+import type { PromptSpec } from '../data/prompts.js';
 import type { MaSamConfig } from '../models/sam/config.js';
 import type { Weights } from '../nn/index.js';
 import type { Device } from '../runtime/index.js';
 import { Executor, type RecomputePolicy, type StackBatch } from './executor.js';
+import { executorStackModel } from './executor_stack_model.js';
 import { ParallelExecutor } from './parallel_executor.js';
 import { AdamW } from './optim.js';
 import { learningRate } from './schedule.js';
+import { validationDice } from './validation.js';
 import type { SliceCache, TrainingBatch } from './slice_cache.js';
 
 export interface TrainerOptions {
@@ -173,69 +174,20 @@ export class Trainer {
   }
 
   /**
-   * Dice per class (1..num_classes, official empty-mask rules) on the given cases, each predicted with
-   * non-overlapping stacks at model resolution; the mean over cases of each class. A box-prompted model
-   * gets the tight boxes of the true labels (no jitter, no points), as its users give boxes, and slices
-   * without foreground are background, as in prompted inference.
+   * Dice per class (1..num_classes, official empty-mask rules) on the given cases, the mean over cases of
+   * each class (validation.ts): each case predicted on the model grid by the sweep of `masam segment
+   * --stride D`, the executor in eval mode; a box-prompted model gets the tight boxes of the true labels.
    */
   async validate(cases: SliceCache): Promise<{ perClass: number[]; mean: number }> {
     const cfg = this.config;
-    const [d, s, k] = [cfg.slices, cfg.img_size, cfg.num_classes + 1];
-    const plane = s * s;
-    const sums = new Array<number>(cfg.num_classes).fill(0);
-    for (let ci = 0; ci < cases.cases.length; ci++) {
-      const c = cases.cases[ci]!;
-      const pred = new Uint8Array(c.nz * plane);
-      const truth = new Uint8Array(c.nz * plane);
-      for (let start = 0; start < c.nz; start += d) {
-        const centre = Math.min(start + (d - 1) / 2, c.nz - 1);
-        const { image, label } = cases.stack(ci, centre, d);
-        const prompted = this.options.prompts;
-        // The true tight boxes, only for a box-prompted model (null: a slice without foreground).
-        const slicePrompts = prompted
-          ? Array.from({ length: d }, (_, t) => {
-              const box = foregroundBox(label, s, t * plane);
-              return box && { box, points: [] };
-            })
-          : [];
-        if (prompted && slicePrompts.every((p) => p === null)) continue; // no prompt: all background
-        const sp = prompted && stackPrompts(slicePrompts, prompted);
-        const logits = await this.executor.logits({
-          image: hostTensor('float32', [1, d, 3, s, s], image),
-          ...(prompted &&
-            sp && {
-              prompts: {
-                boxes: hostTensor('float32', [d, 4], sp.boxes),
-                pointCoords: hostTensor('float32', [d, prompted.points, 2], sp.pointCoords),
-                pointLabels: hostTensor('float32', [d, prompted.points], sp.pointLabels),
-              },
-            }),
-        });
-        const first = centre - (d - 1) / 2;
-        for (let t = 0; t < d; t++) {
-          const z = first + t;
-          if (z < start || z >= Math.min(start + d, c.nz) || z < 0) continue;
-          for (let p = 0; p < plane; p++) truth[z * plane + p] = label[t * plane + p]!;
-          if (prompted && !slicePrompts[t]) continue;
-          for (let p = 0; p < plane; p++) {
-            let best = 0;
-            for (let cls = 1; cls < k; cls++)
-              if (logits[(t * k + cls) * plane + p]! > logits[(t * k + best) * plane + p]!) best = cls;
-            pred[z * plane + p] = best;
-          }
-        }
-      }
-      const dice = dicePerClass(
-        { data: pred, shape: [s, s, c.nz] },
-        { data: truth, shape: [s, s, c.nz] },
-        cfg.num_classes,
-      );
-      dice.forEach((v, i) => {
-        sums[i] += v;
-      });
-    }
-    const perClass = sums.map((v) => v / cases.cases.length);
-    return { perClass, mean: perClass.reduce((a, b) => a + b, 0) / perClass.length };
+    const stack = { depth: cfg.slices, channels: cfg.in_chans };
+    const prompts = this.options.prompts;
+    const model = executorStackModel(this.executor, { ...stack, size: cfg.img_size }, prompts);
+    return validationDice(cases.cases, model, {
+      stack,
+      classes: cfg.num_classes,
+      ...(prompts && { prompts }),
+    });
   }
 
   /** The optimiser moments as named tensors (for checkpoints). */
