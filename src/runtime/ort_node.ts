@@ -9,7 +9,15 @@ import { MasamError } from '../core/errors.js';
 import { type HostTensor, hostTensor } from '../core/host_tensor.js';
 import type { ExportedModel, TensorSpec } from '../onnx/export.js';
 import { inspectModel } from '../onnx/inspect.js';
-import { type Device, ORT_TENSOR_TYPE, type Session, cudaIndex, validateFeeds } from './session.js';
+import {
+  type Device,
+  ORT_TENSOR_TYPE,
+  type Session,
+  cudaIndex,
+  fetchOrder,
+  fetchedByName,
+  validateFeeds,
+} from './session.js';
 
 export interface OrtSessionOptions {
   readonly device?: Device;
@@ -80,9 +88,10 @@ export class OrtSession implements Session {
     for (const [name, t] of Object.entries(feeds)) {
       ortFeeds[name] = new ort.Tensor(ORT_TENSOR_TYPE[t.dtype], t.data as ort.Tensor.DataType, [...t.shape]);
     }
-    const results = await this.session.run(ortFeeds, fetch ? [...fetch] : this.outputs.map((o) => o.name));
+    const names = fetchOrder(this.outputs, fetch);
+    const results = await this.session.run(ortFeeds, names);
     const out: Record<string, HostTensor> = {};
-    for (const [name, t] of Object.entries(results)) {
+    for (const [name, t] of fetchedByName(names, results)) {
       const spec = this.outputs.find((o) => o.name === name)!;
       out[name] = hostTensor(spec.dtype, t.dims, t.data as TypedArrayOf[typeof spec.dtype]);
     }

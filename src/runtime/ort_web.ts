@@ -8,7 +8,7 @@ import { type HostTensor, hostTensor } from '../core/host_tensor.js';
 import type { TensorSpec } from '../onnx/export.js';
 import { type ModelSignature, inspectModel } from '../onnx/inspect.js';
 import { onnx } from '../onnx/proto.js';
-import { ORT_TENSOR_TYPE, type Session, validateFeeds } from './session.js';
+import { ORT_TENSOR_TYPE, type Session, fetchOrder, fetchedByName, validateFeeds } from './session.js';
 
 /** Where the model runs in the browser. */
 export type WebBackend = 'webgpu' | 'wasm';
@@ -122,10 +122,10 @@ export class OrtWebSession implements Session {
     for (const [name, t] of Object.entries(feeds)) {
       ortFeeds[name] = new ort.Tensor(ORT_TENSOR_TYPE[t.dtype], t.data as ort.Tensor.DataType, [...t.shape]);
     }
-    const names = fetch ? [...fetch] : this.outputs.map((o) => o.name);
+    const names = fetchOrder(this.outputs, fetch);
     const results = await this.session.run(ortFeeds, names);
     const out: Record<string, HostTensor> = {};
-    for (const [name, t] of Object.entries(results)) {
+    for (const [name, t] of fetchedByName(names, results)) {
       const spec = this.outputs.find((o) => o.name === name)!;
       // WebGPU outputs may live on the GPU; getData() downloads them (a no-op for CPU tensors).
       const data = (await t.getData()) as TypedArrayOf[typeof spec.dtype];

@@ -47,6 +47,32 @@ export interface Session {
   release(): Promise<void>;
 }
 
+/**
+ * The outputs to ask ONNX Runtime for: `fetch` (all when omitted) in the graph's output order, the order
+ * fetchedByName needs.
+ */
+export function fetchOrder(outputs: readonly TensorSpec[], fetch?: readonly string[]): string[] {
+  return outputs.map((o) => o.name).filter((name) => !fetch || fetch.includes(name));
+}
+
+/**
+ * ONNX Runtime's results for `names` (from fetchOrder), each under its own name. onnxruntime-node up to
+ * 1.23 keys a fetched subset by the graph's first output names, values in fetch order
+ * (microsoft/onnxruntime#26865, fixed by #26939): fetching only 'probabilities' returns it as 'masks'.
+ * With the names in output order, keys that are not the names fetched can only be that bug's, so the
+ * values are taken by position then.
+ */
+export function fetchedByName<T>(
+  names: readonly string[],
+  results: Readonly<Record<string, T>>,
+): [string, T][] {
+  const keys = Object.keys(results);
+  if (keys.length !== names.length)
+    throw new MasamError(`ONNX Runtime returned ${keys.length} outputs for ${names.length} fetched`);
+  const byName = names.every((n, i) => keys[i] === n);
+  return names.map((n, i) => [n, byName ? results[n]! : results[keys[i]!]!]);
+}
+
 /** Checks feed names, dtypes and shapes against the declared inputs, and fetch names against outputs. */
 export function validateFeeds(
   inputs: readonly TensorSpec[],
