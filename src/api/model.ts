@@ -17,6 +17,7 @@ import {
 import { MaSam, declareMaSamParams, promptGraphInputs } from '../models/masam/masam.js';
 import { trainableNames } from '../models/masam/trainable.js';
 import { type MaSamConfig, type PresetName, resolveConfig } from '../models/sam/config.js';
+import * as F from '../ops/index.js';
 import { BUFFER_GROUP, ParamScope, ParamSource, type Weights } from '../nn/index.js';
 import type { Device } from '../runtime/index.js';
 import { type OrtSession, compile } from '../runtime/index.js';
@@ -267,8 +268,8 @@ export class MaSamModel {
    * Writes the model as two graphs in the folder `dir` (a split model, infer/stack_model.ts):
    * `encoder.onnx`, image [batch, slices, 3, S, S] → `embeddings` [batch·slices, P, T, T], the heavy
    * half that runs once per stack; and `decoder.onnx`, one image's `embeddings` [1, P, T, T] (and, with
-   * `prompts`, its `boxes` [1, 4], `point_coords` [1, P, 2], `point_labels` [1, P]) → `masks` [1, K, S, S]
-   * and `iou_predictions`, the light half that runs per prompt. Both carry the metadata; the pair is written
+   * `prompts`, its `boxes` [1, 4], `point_coords` [1, P, 2], `point_labels` [1, P]) → `masks` [1, K, S, S],
+   * their softmax over classes `probabilities`, and `iou_predictions`: the light half that runs per prompt. Both carry the metadata; the pair is written
    * atomically as one set. `quantize: 'int8'` stores the encoder's matrix weights as per-channel int8
    * (onnx/quantize.ts); `precision: 'fp16'` computes both halves in float16 (onnx/float16.ts).
    */
@@ -307,7 +308,13 @@ export class MaSamModel {
       {
         path: join(dir, SPLIT_DECODER_FILE),
         graph: decoderGraph,
-        outputs: { masks: decoded.masks, iou_predictions: decoded.iouPredictions },
+        // Softmax over classes inside the graph: ORT's kernel is many times faster than a JavaScript loop
+        // over K·S·S values, the cost that dominates a prompt edit (infer/stack_model.ts).
+        outputs: {
+          masks: decoded.masks,
+          probabilities: F.softmax(decoded.masks, 1),
+          iou_predictions: decoded.iouPredictions,
+        },
         metadata: {
           ...metadata,
           'masam.part': 'decoder',

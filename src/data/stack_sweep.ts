@@ -24,6 +24,11 @@ export interface SplitStages {
    * coords [P·2], point labels [P]) → logits [K, S, S].
    */
   decode(embedding: Float32Array, prompt?: StackPrompts): Promise<Float32Array>;
+  /**
+   * The same image's class probabilities [K, S, S] (softmax over K), where the decoder computes them itself
+   * (split exports do): the sweep then skips its own softmax, the largest cost of a prompt edit.
+   */
+  probabilities?(embedding: Float32Array, prompt?: StackPrompts): Promise<Float32Array>;
 }
 
 /** The model as the sweep sees it: normalised stacks [D, C, S, S] in, logits [D, K, S, S] out. */
@@ -173,22 +178,26 @@ export async function sweepStacks(
     for (let p = 0; p < mean.length; p++) mean[p] = mean[p]! / acc.count;
     finish(z, mean);
   };
-  /** Adds one slice image's logits [K, S, S] to the average of slice z. */
-  const add = (z: number, logits: Float32Array): void => {
-    if (logits.length !== slicePlane) {
+  /** Adds one slice image's logits [K, S, S] (or its probabilities) to the average of slice z. */
+  const add = (z: number, values: Float32Array, kind: 'logits' | 'probabilities' = 'logits'): void => {
+    if (values.length !== slicePlane) {
       throw new MasamError(
-        `${name}: the model returned ${logits.length} values for a slice image, expected logits ` +
+        `${name}: the model returned ${values.length} values for a slice image, expected ${kind} ` +
           `[${classes}, ${grid.size}, ${grid.size}] (${slicePlane})`,
       );
     }
-    softmaxClasses(logits, imageProbs, classes, scratchMax, scratchSum);
+    let probs = values;
+    if (kind === 'logits') {
+      softmaxClasses(values, imageProbs, classes, scratchMax, scratchSum);
+      probs = imageProbs;
+    }
     let acc = pending.get(z);
     if (!acc) {
       acc = { sum: new Float32Array(slicePlane), count: 0 };
       pending.set(z, acc);
     }
     const sum = acc.sum;
-    for (let i = 0; i < slicePlane; i++) sum[i]! += imageProbs[i];
+    for (let i = 0; i < slicePlane; i++) sum[i]! += probs[i];
     acc.count++;
   };
   const stackPromptsAt = (centre: number): StackPrompts | undefined =>
@@ -227,7 +236,9 @@ export async function sweepStacks(
           // neither is decoded.
           if (z < 0 || z >= nz || !prompted(z)) continue;
           const image = embedding.subarray(t * perImage, (t + 1) * perImage);
-          add(z, await split.decode(image, sp && imagePrompt(sp, t, points)));
+          const prompt = sp && imagePrompt(sp, t, points);
+          if (split.probabilities) add(z, await split.probabilities(image, prompt), 'probabilities');
+          else add(z, await split.decode(image, prompt));
           counters.decodedImages++;
         }
       }

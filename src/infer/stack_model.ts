@@ -192,6 +192,17 @@ export function splitStackModel(encoder: Session, decoder: Session, info: ModelI
   const perImage = embedShape.reduce((a, b) => a * b, 1);
   const points = info.prompts?.points ?? 0;
   const promptShapes = info.prompts ? promptFeedShapes(decoder, points, 1) : undefined;
+  /** One slice image through the decoder, fetching only `output`. */
+  const decodeOne = async (embedding: Float32Array, prompt: StackPrompts | undefined, output: string) => {
+    if (embedding.length !== perImage)
+      throw new MasamError(`stack model: ${embedding.length} embedding values, expected ${perImage}`);
+    const feeds: Record<string, HostTensor> = { embeddings: hostTensor('float32', embedShape, embedding) };
+    if (promptShapes) {
+      if (!prompt) throw new MasamError('stack model: the model is box-prompted, the image has no prompt');
+      Object.assign(feeds, promptFeeds(promptShapes, [prompt], 1, 1, points));
+    }
+    return (await decoder.run(feeds, [output]))[output]!.data as Float32Array;
+  };
   const split: SplitStages = {
     async encode(stacks) {
       checkStacks(stacks, batch, per, `[${imageShape.slice(1).join(', ')}]`);
@@ -200,16 +211,11 @@ export function splitStackModel(encoder: Session, decoder: Session, info: ModelI
       // Copies, so that a cached stack does not pin the whole batch's buffer.
       return stacks.map((_, i) => out.slice(i * d * perImage, (i + 1) * d * perImage));
     },
-    async decode(embedding, prompt) {
-      if (embedding.length !== perImage)
-        throw new MasamError(`stack model: ${embedding.length} embedding values, expected ${perImage}`);
-      const feeds: Record<string, HostTensor> = { embeddings: hostTensor('float32', embedShape, embedding) };
-      if (promptShapes) {
-        if (!prompt) throw new MasamError('stack model: the model is box-prompted, the image has no prompt');
-        Object.assign(feeds, promptFeeds(promptShapes, [prompt], 1, 1, points));
-      }
-      return (await decoder.run(feeds, ['masks']))['masks']!.data as Float32Array;
-    },
+    decode: (embedding, prompt) => decodeOne(embedding, prompt, 'masks'),
+    ...(decoder.outputs.some((s) => s.name === 'probabilities') && {
+      probabilities: (embedding: Float32Array, prompt?: StackPrompts) =>
+        decodeOne(embedding, prompt, 'probabilities'),
+    }),
   };
   return {
     info,
