@@ -239,6 +239,7 @@ function onModel(model: LoadedModel): void {
     model.split
       ? 'split: encoder + decoder (a new prompt re-runs only the decoder)'
       : 'one graph (each Segment runs every stack)',
+    ...(model.precision === 'fp16' ? ['float16 (LayerNorm, softmax and the like in float32)'] : []),
     `${model.backend === 'wasm' ? `WASM, ${model.threads} thread${model.threads > 1 ? 's' : ''}` : 'WebGPU'}` +
       ` · loaded in ${model.seconds.toFixed(2)} s`,
   ];

@@ -66,6 +66,11 @@ export interface LoadedModel {
    * re-runs only the decoder.
    */
   readonly split: boolean;
+  /**
+   * The model's 'masam.precision': 'fp16' computes in float16 (made for WebGPU; it needs the adapter
+   * feature 'shader-f16', and on WASM onnxruntime runs it too, close to float32).
+   */
+  readonly precision: 'fp32' | 'fp16';
   /** Why WebGPU was not used when 'auto' or 'webgpu' was asked for. */
   readonly fallbackReason?: string;
   readonly threads: number;

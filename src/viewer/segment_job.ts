@@ -100,8 +100,7 @@ export class SegmentJob {
     // A new model: the kept embeddings were the old model's.
     this.volume = undefined;
     await this.release();
-    // Every exported model is float32 today; a `masam.precision` (issue 13, fp16 on WebGPU) would pick the
-    // backend here, before the sessions open.
+    const precision = first.signature.metadata['masam.precision'] === 'fp16' ? 'fp16' : 'fp32';
     const open = async (backend: WebBackend): Promise<OrtWebSession[]> => {
       const sessions: OrtWebSession[] = [];
       try {
@@ -122,7 +121,11 @@ export class SegmentJob {
         throw err;
       }
     };
-    const { opened: sessions, backend, fallbackReason } = await openWithFallback(request.backend, open);
+    const {
+      opened: sessions,
+      backend,
+      fallbackReason,
+    } = await openWithFallback(request.backend, open, precision === 'fp16' ? [SHADER_F16] : []);
     let model: StackModel;
     try {
       // Checks the signatures against the metadata now, not at Segment.
@@ -139,6 +142,7 @@ export class SegmentJob {
       info,
       backend,
       split: graphs.kind === 'split',
+      precision,
       ...(fallbackReason ? { fallbackReason } : {}),
       threads: backend === 'wasm' ? ortWebThreads() : 1,
       seconds: now() - start,
@@ -304,13 +308,36 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** The WebGPU feature a float16 model needs: without it onnxruntime-web's f16 shaders fail to compile. */
+export const SHADER_F16 = 'shader-f16';
+
+interface GpuAdapterLike {
+  readonly features: { has(name: string): boolean };
+  readonly info?: { readonly architecture?: string; readonly vendor?: string };
+}
+
+/** The features of `needs` this browser's WebGPU adapter lacks, and what the adapter is. */
+async function missingWebGpuFeatures(
+  needs: readonly string[],
+): Promise<{ missing: string[]; adapter: string }> {
+  if (needs.length === 0) return { missing: [], adapter: '' };
+  const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<unknown> } } | undefined)?.gpu;
+  const adapter = (await gpu?.requestAdapter().catch(() => null)) as GpuAdapterLike | null | undefined;
+  const name = adapter?.info?.architecture || adapter?.info?.vendor || 'unknown';
+  return { missing: needs.filter((f) => !adapter?.features.has(f)), adapter: name };
+}
+
 /**
  * Opens the session(s) on the chosen backend: 'wasm' directly; 'auto' and 'webgpu' try WebGPU first and
- * fall back to WASM when there is no adapter or the model does not load there (the reason is reported).
+ * fall back to WASM when there is no adapter, the adapter lacks a feature of `needs` (a float16 model
+ * needs 'shader-f16'), or the model does not load there (the reason is reported). The feature is checked
+ * before loading because onnxruntime-web loads and runs a float16 model on an adapter without
+ * 'shader-f16': its shaders fail validation, only the console says so, and the labels come out wrong.
  */
 export async function openWithFallback<T>(
   choice: BackendChoice,
   open: (backend: WebBackend) => Promise<T>,
+  needs: readonly string[] = [],
 ): Promise<{ opened: T; backend: WebBackend; fallbackReason?: string }> {
   if (choice === 'wasm') return { opened: await open('wasm'), backend: 'wasm' };
   if (!(await webGpuAvailable())) {
@@ -318,6 +345,14 @@ export async function openWithFallback<T>(
       opened: await open('wasm'),
       backend: 'wasm',
       fallbackReason: 'this browser offers no WebGPU adapter',
+    };
+  }
+  const { missing, adapter } = await missingWebGpuFeatures(needs);
+  if (missing.length > 0) {
+    return {
+      opened: await open('wasm'),
+      backend: 'wasm',
+      fallbackReason: `this float16 model needs the WebGPU feature ${missing.map((f) => `'${f}'`).join(', ')}, which the adapter (${adapter}) lacks`,
     };
   }
   try {

@@ -84,15 +84,22 @@ export async function makePromptedModel(dir: string, seed = 11, points = 0): Pro
 
 /**
  * The same small MA-SAM exported as a split model (MaSamModel.exportSplit) into the folder `dir`
- * (encoder.onnx + decoder.onnx), box-prompted when `prompts` is given.
+ * (encoder.onnx + decoder.onnx), box-prompted when `prompts` is given, computing in float16 with
+ * `precision: 'fp16'`.
  */
-export async function makeSplitModel(dir: string, seed = 11, prompts?: PromptSpec): Promise<string> {
+export async function makeSplitModel(
+  dir: string,
+  seed = 11,
+  prompts?: PromptSpec,
+  precision?: 'fp16',
+): Promise<string> {
   const model = await smallModel(seed);
   await model.exportSplit(dir, {
     slices: 5,
     classNames: CLASS_NAMES,
     preprocessing: { modality: 'ct' },
     ...(prompts && { prompts }),
+    ...(precision && { precision }),
   });
   return dir;
 }
