@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import type { BenchResult, PreviousResult } from './bench_result.js';
+import { runBrowserBench } from './browser.js';
 import { runDataBench } from './data.js';
+import { runDemoBench } from './demo.js';
 import { runEngineBench } from './engine.js';
 import { runModelBench } from './model.js';
 import { runPipelineBench } from './pipeline.js';
@@ -16,7 +18,9 @@ import { runStrideBench } from './stride.js';
 /** Each benchmark gets its arguments (e.g. the model benchmark's `--only a,b`) and, with --only, the last result. */
 const BENCHES: Record<string, (args: readonly string[], previous?: PreviousResult) => Promise<BenchResult>> =
   {
+    browser: runBrowserBench,
     data: runDataBench,
+    demo: runDemoBench,
     engine: runEngineBench,
     model: runModelBench,
     pipeline: runPipelineBench,
