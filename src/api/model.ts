@@ -17,7 +17,7 @@ import {
 import { MaSam, declareMaSamParams, promptGraphInputs } from '../models/masam/masam.js';
 import { trainableNames } from '../models/masam/trainable.js';
 import { type MaSamConfig, type PresetName, resolveConfig } from '../models/sam/config.js';
-import * as F from '../ops/index.js';
+import { softmaxComposite } from '../ops/composite.js';
 import { BUFFER_GROUP, ParamScope, ParamSource, type Weights } from '../nn/index.js';
 import type { Device } from '../runtime/index.js';
 import { type OrtSession, compile } from '../runtime/index.js';
@@ -312,7 +312,7 @@ export class MaSamModel {
         // over K·S·S values, the cost that dominates a prompt edit (infer/stack_model.ts).
         outputs: {
           masks: decoded.masks,
-          probabilities: F.softmax(decoded.masks, 1),
+          probabilities: softmaxComposite(decoded.masks, 1),
           iou_predictions: decoded.iouPredictions,
         },
         metadata: {
