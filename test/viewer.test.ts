@@ -194,6 +194,16 @@ async function cliWithPrompts(
   prompts: object | undefined,
   stem: string,
 ): Promise<Uint8Array> {
+  return (await cliLabelsAndProbabilities(model, volume, prompts, stem)).labels;
+}
+
+/** `masam segment` (with --prompts when given) and its averaged class probabilities [nx, ny, nz, K]. */
+async function cliLabelsAndProbabilities(
+  model: string,
+  volume: string,
+  prompts: object | undefined,
+  stem: string,
+): Promise<{ labels: Uint8Array; probabilities: Float32Array }> {
   const promptsPath = `${stem}_prompts.json`;
   if (prompts) writeFileSync(promptsPath, JSON.stringify(prompts));
   const out = `${stem}_labels.nii.gz`;
@@ -205,9 +215,45 @@ async function cliWithPrompts(
     '--output',
     out,
     ...(prompts ? ['--prompts', promptsPath] : []),
+    '--probabilities',
   ]);
   assert.equal(code, 0);
-  return parseNifti(readFileSync(out), out).data as Uint8Array;
+  const probs = out.replace(/\.nii\.gz$/, '.probabilities.nii.gz');
+  return {
+    labels: parseNifti(readFileSync(out), out).data as Uint8Array,
+    probabilities: parseNifti(readFileSync(probs), probs).data as Float32Array,
+  };
+}
+
+/**
+ * A split model's decoder computes its softmax in ONNX Runtime, whose exp differs in the last bits between
+ * onnxruntime-node (CPU) and onnxruntime-web (WASM); a voxel whose two best classes are that close may
+ * then go either way. The voxels where `labels` differs from the CLI's although the CLI's two best mean
+ * probabilities are at least `margin` apart (1e-4: a hundred times float32 noise on probabilities ≤ 1),
+ * and all differing voxels.
+ */
+function differingBeyondTies(
+  labels: Uint8Array,
+  cli: { labels: Uint8Array; probabilities: Float32Array },
+  margin = 1e-4,
+): { beyondTies: number; all: number } {
+  const n = labels.length;
+  const classes = cli.probabilities.length / n;
+  let beyondTies = 0;
+  let all = 0;
+  for (let v = 0; v < n; v++) {
+    if (labels[v] === cli.labels[v]) continue;
+    all++;
+    let best = -1;
+    let second = -1;
+    for (let c = 0; c < classes; c++) {
+      const p = cli.probabilities[c * n + v]!;
+      if (p > best) [best, second] = [p, best];
+      else if (p > second) second = p;
+    }
+    if (best - second >= margin) beyondTies++;
+  }
+  return { beyondTies, all };
 }
 
 /** The numbers of a split model's status line: "… N of M stacks encoded" or "decoder only: 0 stacks encoded". */
@@ -525,9 +571,19 @@ describe('browser viewer', { timeout: 600_000 }, () => {
     const first = [10, 8, 2, 33, 27, 5];
     // The edit moves the box in-plane over the same slices: the stacks (and their embeddings) stay.
     const edited = [4, 3, 2, 24, 20, 5];
-    const cliFirst = await cliWithPrompts(run, fixtures.volumePath, { box3d: first }, join(dir, 'split1'));
-    const cliEdited = await cliWithPrompts(run, fixtures.volumePath, { box3d: edited }, join(dir, 'split2'));
-    assert.ok(differing(cliFirst, cliEdited) > 0, 'the edit changes the CLI labels');
+    const cliFirst = await cliLabelsAndProbabilities(
+      run,
+      fixtures.volumePath,
+      { box3d: first },
+      join(dir, 'split1'),
+    );
+    const cliEdited = await cliLabelsAndProbabilities(
+      run,
+      fixtures.volumePath,
+      { box3d: edited },
+      join(dir, 'split2'),
+    );
+    assert.ok(differing(cliFirst.labels, cliEdited.labels) > 0, 'the edit changes the CLI labels');
 
     const model = await modelPreload(run);
     assert.deepEqual(
@@ -552,10 +608,11 @@ describe('browser viewer', { timeout: 600_000 }, () => {
       const one = await segmentInPage(page, dir);
       const encodedFirst = encodedStacks(one.status);
       assert.ok(encodedFirst > 0, `the first run encodes: ${one.status}`);
-      assert.equal(
-        differing(one.labels, cliFirst),
-        0,
-        'first box: voxels where the browser and the CLI disagree',
+      const firstDiff = differingBeyondTies(one.labels, cliFirst);
+      assert.equal(firstDiff.beyondTies, 0, 'first box: voxels where the browser and the CLI disagree');
+      assert.ok(
+        firstDiff.all <= one.labels.length * 1e-3,
+        `first box: ${firstDiff.all} near-tie voxels differ`,
       );
 
       await typeBox(edited);
@@ -566,13 +623,13 @@ describe('browser viewer', { timeout: 600_000 }, () => {
       );
       assert.match(two.status, /decoder only: 0 stacks encoded/);
       assert.equal(encodedStacks(two.status), 0, 'the box edit ran the encoder');
-      const differ = differing(two.labels, cliEdited);
-      assert.deepEqual(
-        countLabels(two.labels, CLASS_NAMES.length),
-        countLabels(cliEdited, CLASS_NAMES.length),
-        'per-label voxel counts after the edit: browser = CLI',
+      const editedDiff = differingBeyondTies(two.labels, cliEdited);
+      console.log(`  edited box: ${editedDiff.all} voxels differ from the CLI, all at near-ties`);
+      assert.equal(editedDiff.beyondTies, 0, 'edited box: voxels where the browser and the CLI disagree');
+      assert.ok(
+        editedDiff.all <= two.labels.length * 1e-3,
+        `edited box: ${editedDiff.all} near-tie voxels differ`,
       );
-      assert.equal(differ, 0, 'edited box: voxels where the browser and the CLI disagree');
       assert.deepEqual(problems, [], 'no page errors, no request off the viewer server');
     } finally {
       await server.close();
@@ -583,7 +640,7 @@ describe('browser viewer', { timeout: 600_000 }, () => {
     // 48 slices, 48 stacks: long enough to cancel after the first few.
     const volumePath = writePhantom(join(dir, 'phantom_ct_long.nii.gz'), 11, 48);
     const splitDir = await makeSplitModel(join(dir, 'split_plain'));
-    const cliLabels = await cliWithPrompts(splitDir, volumePath, undefined, join(dir, 'long'));
+    const cli = await cliLabelsAndProbabilities(splitDir, volumePath, undefined, join(dir, 'long'));
     const server = await startViewerServer({ appDir });
     try {
       const { page, problems } = await watchedPage(browser, server.url);
@@ -639,7 +696,10 @@ describe('browser viewer', { timeout: 600_000 }, () => {
         encoded <= 48 - done && encoded >= 48 - done - 1,
         `${encoded} stacks encoded after the cancel`,
       );
-      assert.equal(differing(run.labels, cliLabels), 0, 'voxels where the browser and the CLI disagree');
+      const diff = differingBeyondTies(run.labels, cli);
+      console.log(`  ${diff.all} voxels differ from the CLI, all at near-ties`);
+      assert.equal(diff.beyondTies, 0, 'voxels where the browser and the CLI disagree');
+      assert.ok(diff.all <= run.labels.length * 1e-3, `${diff.all} near-tie voxels differ`);
       assert.deepEqual(problems, [], 'no page errors, no request off the viewer server');
     } finally {
       await server.close();
