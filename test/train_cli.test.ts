@@ -104,7 +104,14 @@ describe('masam train (CLI)', () => {
     const log = readFileSync(join(run, 'train.log'), 'utf8');
     for (const line of r.err.split('\n').filter((l) => l.startsWith('step ') || l.startsWith('done')))
       assert.ok(log.includes(line), `train.log lacks: ${line}`);
-    for (const f of ['latest.safetensors', 'best.safetensors', 'model/encoder.onnx', 'model/decoder.onnx', 'masam.pth', 'curves.png'])
+    for (const f of [
+      'latest.safetensors',
+      'best.safetensors',
+      'model/encoder.onnx',
+      'model/decoder.onnx',
+      'masam.pth',
+      'curves.png',
+    ])
       assert.ok(existsSync(join(run, f)), f);
   });
 
