@@ -19,7 +19,8 @@ const LADDER: Record<string, string[]> = {
   train: ['models', 'autodiff', 'runtime', 'data', 'metrics'],
   infer: ['models', 'runtime', 'data', 'io', 'metrics'],
   api: ['train', 'infer', 'io', 'metrics'],
-  cli: ['api', 'train', 'infer', 'io', 'metrics'],
+  serve: ['api', 'infer', 'io'],
+  cli: ['api', 'train', 'infer', 'io', 'metrics', 'serve'],
   viewer: ['infer', 'io', 'runtime'],
 };
 /** Layers that must stay browser-safe: no `node:` or Node built-in imports. */

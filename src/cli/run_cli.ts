@@ -9,6 +9,7 @@ import { exportCommand } from './commands/export.js';
 import { info } from './commands/info.js';
 import { phantom } from './commands/phantom.js';
 import { segment } from './commands/segment.js';
+import { serve } from './commands/serve.js';
 import { train } from './commands/train.js';
 import { view } from './commands/view.js';
 import { version } from './version.js';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   phantom,
   segment,
   view,
+  serve,
 ];
 
 /** The text of `masam --help`. */
