@@ -101,6 +101,13 @@ export class LocalDatastore {
     return found;
   }
 
+  /** A stored label's file. @throws ServeError 404 when image `id` has none under `tag` */
+  async label(id: string, tag: string): Promise<{ path: string; ext: string }> {
+    const found = await this.find(this.labelDir(checkId(tag, 'tag')), checkId(id, 'label'));
+    if (!found) throw new ServeError(404, `image '${id}' has no label tagged '${tag}'`);
+    return found;
+  }
+
   async readImage(id: string): Promise<Volume> {
     const { path } = await this.image(id);
     return parseUploadedNifti(await readFile(path), `image '${id}'`, this.maxNiftiBytes);

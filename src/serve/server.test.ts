@@ -28,6 +28,7 @@ interface InfoAnswer {
   name: string;
   labels: string[];
   models: Record<string, { type: string; labels: Record<string, number>; dimension: number }>;
+  strategies: Record<string, unknown>;
 }
 interface DatastoreAnswer {
   objects: Record<string, { image: { ext: string }; labels: Record<string, unknown> }>;
@@ -119,6 +120,7 @@ describe('masam serve (MONAI Label protocol)', () => {
     assert.equal(info.models.boxed.type, 'deepgrow');
     assert.deepEqual(info.models.auto.labels, { liver: 1, spleen: 2 });
     assert.equal(info.models.boxed.dimension, 3);
+    assert.deepEqual(Object.keys(info.strategies), ['first', 'random']);
   });
 
   it('uploads an image, lists it, and segments it by id (multipart answer) and as an uploaded file', async () => {
@@ -149,6 +151,19 @@ describe('masam serve (MONAI Label protocol)', () => {
     });
     assert.equal(uploaded.status, 200);
     assert.deepEqual(parseNifti(new Uint8Array(await uploaded.arrayBuffer()), 'answer').data, expected);
+
+    // Slicer's Next Sample: an unlabelled image, downloaded from /datastore/image under `name`.
+    const next = (await (
+      await fetch(`${server.url}/activelearning/first`, {
+        method: 'POST',
+        body: JSON.stringify({ client_id: 'x' }),
+        headers: { 'content-type': 'application/json' },
+      })
+    ).json()) as Record<string, string>;
+    assert.deepEqual(next, { id: 'case1', name: 'case1.nii.gz' });
+    const image = await fetch(`${server.url}/datastore/image?image=case1`);
+    assert.deepEqual(new Uint8Array(await image.arrayBuffer()), ctBytes);
+    await errorOf(await fetch(`${server.url}/activelearning/best`, { method: 'POST' }), 404);
 
     const json = await fetch(`${server.url}/infer/auto?image=case1&output=json`, {
       method: 'POST',
@@ -207,6 +222,14 @@ describe('masam serve (MONAI Label protocol)', () => {
     assert.deepEqual(await ok.json(), { image: 'case1', label: 'case1' });
     const all = (await (await fetch(`${server.url}/datastore/?output=all`)).json()) as DatastoreAnswer;
     assert.deepEqual(all.objects.case1.labels, { final: { ext: '.nii.gz', info: {} } });
+    const back = await fetch(`${server.url}/datastore/label?label=case1&tag=final`);
+    assert.deepEqual(new Uint8Array(await back.arrayBuffer()), label);
+    await errorOf(await fetch(`${server.url}/datastore/label?label=case1&tag=original`), 404);
+    // Labelled now: Next Sample has nothing left.
+    assert.deepEqual(
+      await (await fetch(`${server.url}/activelearning/random`, { method: 'POST' })).json(),
+      {},
+    );
     const stats = (await (await fetch(`${server.url}/datastore/`)).json()) as Record<string, unknown>;
     assert.deepEqual(stats, { total: 1, completed: 1, label_tags: { final: 1 } });
     const small = ctPhantom(new Rng(1), { size: [8, 8, 3] }).label;

@@ -6,6 +6,7 @@
 //   POST /infer/{model}?image=&session_id=&output=image|json|all   multipart `params` (+ `file`) or JSON
 //   GET  /datastore/?output=all|stats     PUT /datastore/?image= (also /datastore/image)
 //   GET  /datastore/image?image=          PUT /datastore/label?image=&tag=
+//   GET  /datastore/label?label=&tag=     POST /activelearning/{first|random}   (Slicer's "Next Sample")
 //   PUT  /session/   GET|DELETE /session/{id}
 //   GET  /auth/, POST /auth/token, GET /auth/token/valid   (the bearer token of --token)
 // Every refusal is a 4xx JSON body `{"error", "detail"}`; a failure inside is a 500 of the same shape and
@@ -45,6 +46,12 @@ export interface ServeOptions {
 }
 
 const RESULT_FILE = 'label.nii.gz';
+
+/** Active-learning strategies: which unlabelled image (no "final" label) Slicer's Next Sample gets. */
+const STRATEGIES: Readonly<Record<string, string>> = {
+  first: 'the first unlabelled image, by id',
+  random: 'a random unlabelled image',
+};
 
 /** A multipart request body: its text fields and its files (in memory, each under the body limit). */
 interface Form {
@@ -221,7 +228,9 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
         ]),
       ),
       trainers: {},
-      strategies: {},
+      strategies: Object.fromEntries(
+        Object.entries(STRATEGIES).map(([name, description]) => [name, { description }]),
+      ),
       scoring: {},
       train_stats: {},
       datastore: await datastore.status(),
@@ -347,6 +356,30 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
       .type('application/octet-stream')
       .header('Content-Disposition', `attachment; filename="${path.slice(path.lastIndexOf('/') + 1)}"`)
       .send(bytes);
+  });
+
+  app.get('/datastore/label', async (request, reply: FastifyReply) => {
+    const id = queryString(request, 'label');
+    if (!id) throw new ServeError(400, 'give ?label=<image id>&tag=<tag>');
+    const tag = queryString(request, 'tag') ?? FINAL_TAG;
+    const { path, ext } = await datastore.label(id, tag);
+    return reply
+      .type('application/octet-stream')
+      .header('Content-Disposition', `attachment; filename="${id}${ext}"`)
+      .send(await readFile(path));
+  });
+
+  app.post('/activelearning/:strategy', async (request) => {
+    const strategy = (request.params as { strategy: string }).strategy;
+    if (!(strategy in STRATEGIES)) {
+      throw new ServeError(404, `unknown strategy '${strategy}' (${Object.keys(STRATEGIES).join(', ')})`);
+    }
+    const unlabelled = Object.entries(await datastore.objects()).filter(([, o]) => !o.labels[FINAL_TAG]);
+    if (unlabelled.length === 0) return {};
+    const [id, object] =
+      unlabelled[strategy === 'first' ? 0 : Math.floor(Math.random() * unlabelled.length)]!;
+    // Slicer downloads it from /datastore/image and names the file `name` (its extension picks the reader).
+    return { id, name: `${id}${object.image.ext}` };
   });
 
   app.put('/datastore/label', async (request) => {
