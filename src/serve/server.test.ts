@@ -5,6 +5,7 @@
 // directly on the same models.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -68,7 +69,8 @@ async function multipartAnswer(res: Response): Promise<{ params: Record<string, 
 async function errorOf(res: Response, status: number): Promise<string> {
   assert.equal(res.status, status);
   assert.match(res.headers.get('content-type') ?? '', /application\/json/);
-  const body = (await res.json()) as { detail: string };
+  const body = (await res.json()) as { error: string; detail: string };
+  assert.equal(body.error, STATUS_CODES[status]);
   assert.equal(typeof body.detail, 'string');
   return body.detail;
 }
@@ -308,13 +310,13 @@ describe('masam serve (MONAI Label protocol)', () => {
       method: 'PUT',
       body: form({}, { file: [new Uint8Array(2 * 1024 * 1024), 'big.nii'] }),
     });
-    assert.equal(big.status, 413);
+    await errorOf(big, 413);
     const bigJson = await fetch(`${server.url}/infer/auto?image=case1`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }),
     });
-    assert.equal(bigJson.status, 413);
+    await errorOf(bigJson, 413);
     await errorOf(
       await fetch(`${server.url}/infer/auto?image=case1&output=dicom_seg`, {
         method: 'POST',

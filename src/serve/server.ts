@@ -13,6 +13,7 @@
 // never takes the server down.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { STATUS_CODES } from 'node:http';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { MasamError } from '../core/errors.js';
@@ -158,7 +159,13 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
   });
   const datastore = new LocalDatastore(options.datastore, maxNifti);
   const sessions = new SessionStore(3600, 32);
-  const app = Fastify({ bodyLimit: maxBody, logger: false, routerOptions: { ignoreTrailingSlash: true } });
+  // A client gets 2 minutes to send its whole request (a stalled upload does not hold a socket forever).
+  const app = Fastify({
+    bodyLimit: maxBody,
+    requestTimeout: 120_000,
+    logger: false,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
   await app.register(multipart, {
     limits: { fileSize: maxBody, files: 4, fields: 16, fieldSize: 1024 * 1024, parts: 20 },
   });
@@ -173,14 +180,12 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
     if (status >= 500 && !(err instanceof ServeError)) {
       console.error(`masam serve: ${request.method} ${request.url}: ${err.stack ?? err.message}`);
     }
-    void reply
-      .code(status)
-      .send({ error: reply.statusCode >= 500 ? 'server error' : 'bad request', detail: err.message });
+    void reply.code(status).send({ error: STATUS_CODES[status] ?? 'Error', detail: err.message });
   });
   app.setNotFoundHandler((request, reply) => {
     void reply
       .code(404)
-      .send({ error: 'not found', detail: `${request.method} ${request.url} is not served` });
+      .send({ error: STATUS_CODES[404], detail: `${request.method} ${request.url} is not served` });
   });
 
   const token = options.token;
