@@ -45,7 +45,6 @@ K, the number of classes with background: the --masam checkpoint's decoder fixes
 --classes does (their count), else the config's num_classes. --classes that disagree with the
 checkpoint or with a config.json's num_classes are an error.`,
   [
-    'masam export --run runs/btcv --out exported/btcv',
     'masam export --run runs/btcv --out exported/btcv-int8 --quantize int8',
     'masam export --config small --classes background,liver --out exported/m.onnx',
   ],

@@ -34,7 +34,6 @@ const USAGE = withExamples(
   ].join('\n'),
   [
     'masam view --model runs/btcv --volume case.nii.gz',
-    'masam view --model old_export.onnx --volume case.nii.gz',
     'masam view --port 0 --volume dicom/series_3/',
   ],
 );
