@@ -57,7 +57,29 @@ export interface DatastoreObject {
   readonly labels: Record<string, StoredFile>;
 }
 
-export class LocalDatastore {
+/** Totals of a datastore (MONAI Label's datastore status). */
+export interface DatastoreStatus {
+  readonly total: number;
+  readonly completed: number;
+  readonly label_tags: Record<string, number>;
+}
+
+/** What the server needs of a datastore: this folder, or a DICOMweb server (dicomweb_datastore.ts). */
+export interface Datastore {
+  objects(): Promise<Record<string, DatastoreObject>>;
+  status(): Promise<DatastoreStatus>;
+  /** A key that changes when image `id` does (the segmenter cache keys on it). @throws ServeError 404 */
+  imageKey(id: string): Promise<string>;
+  readImage(id: string): Promise<Volume>;
+  /** Image `id` as a file to download. */
+  imageFile(id: string): Promise<{ name: string; bytes: Uint8Array }>;
+  /** The label of image `id` under `tag` as a file to download. */
+  labelFile(id: string, tag: string): Promise<{ name: string; bytes: Uint8Array }>;
+  addImage(id: string, bytes: Uint8Array): Promise<string>;
+  saveLabel(id: string, tag: string, bytes: Uint8Array): Promise<string>;
+}
+
+export class LocalDatastore implements Datastore {
   constructor(
     readonly folder: string,
     /** Largest decompressed NIfTI accepted, in bytes. */
@@ -106,6 +128,21 @@ export class LocalDatastore {
     const found = await this.find(this.labelDir(checkId(tag, 'tag')), checkId(id, 'label'));
     if (!found) throw new ServeError(404, `image '${id}' has no label tagged '${tag}'`);
     return found;
+  }
+
+  async imageKey(id: string): Promise<string> {
+    const { mtimeMs } = await this.image(id);
+    return `image:${id}:${mtimeMs}`;
+  }
+
+  async imageFile(id: string): Promise<{ name: string; bytes: Uint8Array }> {
+    const { path } = await this.image(id);
+    return { name: path.slice(path.lastIndexOf('/') + 1), bytes: await readFile(path) };
+  }
+
+  async labelFile(id: string, tag: string): Promise<{ name: string; bytes: Uint8Array }> {
+    const { path, ext } = await this.label(id, tag);
+    return { name: `${id}${ext}`, bytes: await readFile(path) };
   }
 
   async readImage(id: string): Promise<Volume> {
@@ -165,7 +202,7 @@ export class LocalDatastore {
   }
 
   /** Totals (MONAI Label's datastore status): images, images with a final label, labels per tag. */
-  async status(): Promise<{ total: number; completed: number; label_tags: Record<string, number> }> {
+  async status(): Promise<DatastoreStatus> {
     const objects = Object.values(await this.objects());
     const tags: Record<string, number> = {};
     for (const o of objects) for (const tag of Object.keys(o.labels)) tags[tag] = (tags[tag] ?? 0) + 1;

@@ -3,7 +3,8 @@
 // (monailabel/endpoints/{info,infer,datastore,session}.py) and clients (monailabel/client/client.py,
 // plugins/slicer/MONAILabel/MONAILabelLib/client.py, plugins/ohifv3/.../MonaiLabelClient.js):
 //   GET  /info/                          app name, version, labels, one entry per model
-//   POST /infer/{model}?image=&session_id=&output=image|json|all   multipart `params` (+ `file`) or JSON
+//   POST /infer/{model}?image=&session_id=&output=image|json|all|dicom_seg   multipart `params` (+ `file`)
+//        or JSON; dicom_seg (a --studies datastore) also stores the result in the PACS through STOW-RS
 //   GET  /datastore/?output=all|stats     PUT /datastore/?image= (also /datastore/image)
 //   GET  /datastore/image?image=          PUT /datastore/label?image=&tag=
 //   GET  /datastore/label?label=&tag=     POST /activelearning/{first|random}   (Slicer's "Next Sample")
@@ -12,7 +13,6 @@
 // Every refusal is a 4xx JSON body `{"error", "detail"}`; a failure inside is a 500 of the same shape and
 // never takes the server down.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -20,7 +20,8 @@ import { MasamError } from '../core/errors.js';
 import { promptsForVolume } from '../infer/prompts.js';
 import { serializeNifti } from '../io/nifti.js';
 import type { Volume } from '../io/volume.js';
-import { FINAL_TAG, LocalDatastore, checkId, parseUploadedNifti } from './datastore.js';
+import { type Datastore, FINAL_TAG, LocalDatastore, checkId, parseUploadedNifti } from './datastore.js';
+import { DicomWebDatastore } from './dicomweb_datastore.js';
 import { hasPrompts, promptsFromParams } from './infer_params.js';
 import { ModelRunner, type ServedModel } from './model_runner.js';
 import { ServeError } from './serve_error.js';
@@ -28,8 +29,10 @@ import { SessionStore } from './sessions.js';
 
 export interface ServeOptions {
   readonly models: readonly ServedModel[];
-  /** The datastore folder. */
+  /** The datastore folder (unused with `studies`). */
   readonly datastore: string;
+  /** A DICOMweb server's base URL: the datastore is its series (dicomweb_datastore.ts). */
+  readonly studies?: string;
   /** Requests must carry `Authorization: Bearer <token>` (all but /auth/ and /auth/token). */
   readonly token?: string;
   /** Largest request body (and uploaded file), bytes; default 512 MiB. */
@@ -157,7 +160,9 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
     cacheSize: options.cacheSize ?? 8,
     maxQueued: options.maxQueued ?? 64,
   });
-  const datastore = new LocalDatastore(options.datastore, maxNifti);
+  const datastore: Datastore = options.studies
+    ? new DicomWebDatastore(options.studies, options.version)
+    : new LocalDatastore(options.datastore, maxNifti);
   const sessions = new SessionStore(3600, 32);
   // A client gets 2 minutes to send its whole request (a stalled upload does not hold a socket forever).
   const app = Fastify({
@@ -246,15 +251,20 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
     const started = performance.now();
     const served = runner.get((request.params as { model: string }).model);
     const output = queryString(request, 'output') ?? 'all';
-    if (output === 'dicom_seg')
-      throw new ServeError(400, 'output=dicom_seg is not supported yet (DICOMweb datastore only)');
-    if (!['image', 'json', 'all'].includes(output))
-      throw new ServeError(400, `output must be image, json or all, not '${output}'`);
+    if (output === 'dicom_seg' && !(datastore instanceof DicomWebDatastore))
+      throw new ServeError(400, 'output=dicom_seg needs a DICOMweb datastore (masam serve --studies <URL>)');
+    if (!['image', 'json', 'all', 'dicom_seg'].includes(output))
+      throw new ServeError(400, `output must be image, json, all or dicom_seg, not '${output}'`);
     const form = await readForm(request, ['file']);
     const params = paramsOf(form);
     const file = form.files['file'];
     const imageId = queryString(request, 'image');
     const sessionId = queryString(request, 'session_id');
+    if (output === 'dicom_seg' && (file || sessionId || !imageId))
+      throw new ServeError(
+        400,
+        'output=dicom_seg takes ?image=<series UID> only: the SEG references that series',
+      );
     let imageKey: string;
     let load: () => Promise<Volume>;
     if (file) {
@@ -267,9 +277,8 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
       imageKey = `session:${session.id}`;
       load = async () => parseUploadedNifti(session.bytes, `session '${session.id}'`, maxNifti);
     } else if (imageId) {
-      const { path, mtimeMs } = await datastore.image(imageId);
-      imageKey = `image:${imageId}:${mtimeMs}`;
-      load = async () => parseUploadedNifti(await readFile(path), `image '${imageId}'`, maxNifti);
+      imageKey = await datastore.imageKey(imageId);
+      load = () => datastore.readImage(imageId);
     } else {
       throw new ServeError(400, 'give an image: ?image=<datastore id>, ?session_id=, or a "file" part');
     }
@@ -315,6 +324,13 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
       },
     };
     if (output === 'json') return resultParams;
+    if (output === 'dicom_seg' && datastore instanceof DicomWebDatastore) {
+      const seg = await datastore.storeSeg(imageId!, result.labels, served.info.classNames, served.name);
+      return reply
+        .type('application/dicom')
+        .header('Content-Disposition', `attachment; filename="${seg.seriesInstanceUID}.dcm"`)
+        .send(Buffer.from(seg.bytes.buffer, seg.bytes.byteOffset, seg.bytes.byteLength));
+    }
     if (output === 'image') {
       return reply
         .type('application/gzip')
@@ -355,23 +371,22 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
   app.get('/datastore/image', async (request, reply: FastifyReply) => {
     const id = queryString(request, 'image');
     if (!id) throw new ServeError(400, 'give ?image=<id>');
-    const { path } = await datastore.image(id);
-    const bytes = await readFile(path);
+    const { name, bytes } = await datastore.imageFile(id);
     return reply
       .type('application/octet-stream')
-      .header('Content-Disposition', `attachment; filename="${path.slice(path.lastIndexOf('/') + 1)}"`)
-      .send(bytes);
+      .header('Content-Disposition', `attachment; filename="${name}"`)
+      .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   });
 
   app.get('/datastore/label', async (request, reply: FastifyReply) => {
     const id = queryString(request, 'label');
     if (!id) throw new ServeError(400, 'give ?label=<image id>&tag=<tag>');
     const tag = queryString(request, 'tag') ?? FINAL_TAG;
-    const { path, ext } = await datastore.label(id, tag);
+    const { name, bytes } = await datastore.labelFile(id, tag);
     return reply
       .type('application/octet-stream')
-      .header('Content-Disposition', `attachment; filename="${id}${ext}"`)
-      .send(await readFile(path));
+      .header('Content-Disposition', `attachment; filename="${name}"`)
+      .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   });
 
   app.post('/activelearning/:strategy', async (request) => {

@@ -13,7 +13,8 @@ import { version } from '../version.js';
 
 const USAGE = withExamples(
   [
-    'Usage: masam serve --models <dir> [--port N] [--host 127.0.0.1] [--datastore <folder>] [--token T]',
+    'Usage: masam serve --models <dir> [--port N] [--host 127.0.0.1] [--token T]',
+    '                   [--datastore <folder> | --studies <DICOMweb URL>]',
     '',
     "Serves exported masam models over the MONAI Label REST protocol, for 3D Slicer's MONAILabel module",
     "(and OHIF's MONAI Label mode): GET /info/, POST /infer/<model>, the datastore (/datastore/) and sessions",
@@ -26,6 +27,8 @@ const USAGE = withExamples(
     '  --port N             port (default 8000, as MONAI Label; 0 = any free port)',
     '  --host H             address to listen on (default 127.0.0.1; any other needs --token)',
     '  --datastore <dir>    folder for images and labels (default ./masam-datastore)',
+    '  --studies <URL>      a DICOMweb server instead (QIDO/WADO/STOW-RS): its series are the images, and',
+    '                       /infer/<model>?image=<SeriesInstanceUID>&output=dicom_seg stores a DICOM-SEG there',
     '  --token T            require "Authorization: Bearer T" on every request',
     '  --timeout S          seconds one inference may take, waiting included (default 300)',
     '  --max-body-mb N      largest request body in MiB (default 512)',
@@ -117,6 +120,7 @@ export const serve: Command = {
         port: { type: 'string' },
         host: { type: 'string' },
         datastore: { type: 'string' },
+        studies: { type: 'string' },
         token: { type: 'string' },
         timeout: { type: 'string' },
         'max-body-mb': { type: 'string' },
@@ -130,6 +134,10 @@ export const serve: Command = {
     if (!(Number.isInteger(port) && port >= 0 && port <= 65535))
       throw new UsageError(`--port must be an integer 0–65535, got '${values.port}'`);
     const host = values.host ?? '127.0.0.1';
+    if (values.studies !== undefined && values.datastore !== undefined)
+      throw new UsageError('give --datastore or --studies, not both');
+    if (values.studies !== undefined && !/^https?:\/\/[^/]/i.test(values.studies))
+      throw new UsageError(`--studies must be an http(s) URL of a DICOMweb server, got '${values.studies}'`);
     if (values.token === '') throw new UsageError('--token must not be empty');
     if (!values.token && !LOOPBACK.has(host))
       throw new UsageError(`--host ${host} exposes the server beyond this machine: give --token too`);
@@ -142,6 +150,7 @@ export const serve: Command = {
     const app = await buildServer({
       models,
       datastore: resolve(values.datastore ?? 'masam-datastore'),
+      ...(values.studies ? { studies: values.studies } : {}),
       ...(values.token ? { token: values.token } : {}),
       timeoutSeconds,
       maxBodyBytes,

@@ -1,0 +1,254 @@
+// masam serve --studies against a real PACS: Orthanc with its DICOMweb plugin (Debian packages orthanc and
+// orthanc-dicomweb), started here on loopback with free ports and a throw-away storage folder, fed the
+// oblique CT series fixture through our STOW-RS client. Checks: /datastore lists the series (QIDO-RS), /infer
+// on it (WADO-RS) gives the labels of the same model run on the series read from disk, and output=dicom_seg
+// stores a SEG that QIDO-RS finds and pydicom reads with the source series in its ReferencedSeriesSequence.
+// Without Orthanc (or pydicom, for that last check) the tests skip with the reason printed.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { fixturePath } from '../../test/fixtures.js';
+import { startMasam } from '../../test/cli_process.js';
+import { TINY_OVERRIDES } from '../../test/tiny_model.js';
+import { loadMaSam } from '../api/model.js';
+import { openServedModels } from '../cli/commands/serve.js';
+import type { OpenedModel } from '../cli/model_files.js';
+import { readVolume } from '../cli/volume_files.js';
+import { VolumeSegmenter } from '../infer/segment.js';
+import { parseNifti } from '../io/nifti.js';
+import { DicomWebClient, TAG, jsonString } from './dicomweb_client.js';
+import type { ServedModel } from './model_runner.js';
+import { buildServer } from './server.js';
+
+const ORTHANC = '/usr/sbin/Orthanc';
+const PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
+const PYTHON = process.env['MASAM_PYTHON'] ?? 'python3';
+const SERIES_DIR = fixturePath('dicom', 'series_oblique');
+
+function orthancSkipReason(): string | undefined {
+  if (!existsSync(ORTHANC))
+    return `${ORTHANC} is missing (Debian: apt-get install orthanc orthanc-dicomweb); the Orthanc round trip skips`;
+  if (!existsSync(PLUGIN))
+    return `${PLUGIN} is missing (Debian: apt-get install orthanc-dicomweb); the Orthanc round trip skips`;
+  return undefined;
+}
+
+function pydicomSkipReason(): string | undefined {
+  const r = spawnSync(PYTHON, ['-c', 'import pydicom'], { encoding: 'utf8' });
+  if (r.error)
+    return `${PYTHON} is not available (${r.error.message}); set MASAM_PYTHON to a Python with pydicom`;
+  return r.status === 0 ? undefined : `pydicom is not installed for ${PYTHON} (Debian: python3-pydicom)`;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((ok) => server.close(ok));
+  return port;
+}
+
+/** Orthanc on loopback with the DICOMweb plugin; resolves once its REST API answers. */
+async function startOrthanc(dir: string): Promise<{ process: ChildProcess; url: string }> {
+  const port = await freePort();
+  const config = {
+    Name: 'masam-test',
+    StorageDirectory: join(dir, 'db'),
+    IndexDirectory: join(dir, 'db'),
+    HttpPort: port,
+    DicomServerEnabled: false,
+    RemoteAccessAllowed: false, // loopback clients only, so no authentication
+    AuthenticationEnabled: false,
+    SaveJobs: false,
+    Plugins: [PLUGIN],
+    DicomWeb: { Enable: true, Root: '/dicom-web/' },
+  };
+  const configPath = join(dir, 'orthanc.json');
+  writeFileSync(configPath, JSON.stringify(config));
+  const child = spawn(ORTHANC, [configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const append = (d: Buffer) => {
+    log += d;
+  };
+  child.stdout!.on('data', append);
+  child.stderr!.on('data', append);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`Orthanc exited with ${child.exitCode}:\n${log}`);
+    const ok = await fetch(`${url}/system`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`Orthanc did not answer within 30 s:\n${log}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { process: child, url: `${url}/dicom-web` };
+}
+
+describe('masam serve --studies (DICOMweb, against Orthanc)', () => {
+  const reason = orthancSkipReason();
+  if (reason) console.log(`# skip: ${reason}`);
+  const tmp = mkdtempSync(join(tmpdir(), 'masam-dicomweb-'));
+  let orthanc: Awaited<ReturnType<typeof startOrthanc>> | undefined;
+  let app: FastifyInstance | undefined;
+  let serveUrl = '';
+  let opened: OpenedModel[] = [];
+  let models: ServedModel[] = [];
+  let client: DicomWebClient;
+  let seriesUid = '';
+  let studyUid = '';
+  let segUid = '';
+
+  before(async () => {
+    if (reason) return;
+    orthanc = await startOrthanc(tmp);
+    client = new DicomWebClient(orthanc.url);
+    const files = readdirSync(SERIES_DIR).filter((f) => f.endsWith('.dcm'));
+    await client.store(files.map((f) => new Uint8Array(readFileSync(join(SERIES_DIR, f)))));
+    const model = await loadMaSam({
+      config: { preset: 'small', img_size: 32, num_classes: 2, ...TINY_OVERRIDES },
+      seed: 3,
+    });
+    const common = {
+      slices: 3,
+      classNames: ['background', 'liver', 'spleen'],
+      preprocessing: { modality: 'ct' as const },
+    };
+    await model.exportSplit(join(tmp, 'models', 'auto'), common);
+    ({ models, opened } = await openServedModels(join(tmp, 'models'), 1));
+    app = await buildServer({
+      models,
+      datastore: join(tmp, 'unused'),
+      studies: orthanc.url,
+      version: 'test',
+    });
+    serveUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  after(async () => {
+    await app?.close();
+    await Promise.all(opened.map((m) => m.release()));
+    if (orthanc && orthanc.process.exitCode === null) {
+      const exited = new Promise((ok) => orthanc!.process.once('exit', ok));
+      orthanc.process.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('/datastore lists the series stored in Orthanc (QIDO-RS)', { skip: reason }, async () => {
+    const [found] = await client.searchSeries({ Modality: 'CT' });
+    assert.ok(found, 'the fixture series is in Orthanc');
+    seriesUid = jsonString(found, TAG.SeriesInstanceUID)!;
+    studyUid = jsonString(found, TAG.StudyInstanceUID)!;
+    const res = await fetch(`${serveUrl}/datastore/?output=all`);
+    assert.equal(res.status, 200, await res.clone().text());
+    const body = (await res.json()) as {
+      objects: Record<string, { image: { info: Record<string, unknown> }; labels: object }>;
+    };
+    assert.deepEqual(Object.keys(body.objects), [seriesUid]);
+    assert.equal(body.objects[seriesUid]!.image.info['StudyInstanceUID'], studyUid);
+    assert.deepEqual(body.objects[seriesUid]!.labels, {});
+    const missing = await fetch(`${serveUrl}/infer/auto?image=1.2.3.4&output=image`, { method: 'POST' });
+    assert.equal(missing.status, 404);
+  });
+
+  it('the CLI, masam serve --studies <URL>, lists the same series', { skip: reason }, async () => {
+    const proc = startMasam([
+      'serve',
+      '--models',
+      join(tmp, 'models'),
+      '--studies',
+      orthanc!.url,
+      '--port',
+      '0',
+      '--threads',
+      '1',
+    ]);
+    let stdout = '';
+    proc.child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    try {
+      const deadline = Date.now() + 30_000;
+      let url: string | undefined;
+      for (;;) {
+        url = /masam serve: (http:\/\/\S+)/.exec(stdout)?.[1];
+        if (url) break;
+        if (proc.child.exitCode !== null || Date.now() > deadline)
+          assert.fail(`masam serve did not start: ${stdout}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const body = (await (await fetch(`${url}/datastore/?output=all`)).json()) as { objects: object };
+      assert.deepEqual(Object.keys(body.objects), [seriesUid]);
+    } finally {
+      proc.child.kill('SIGTERM');
+    }
+    const exit = await proc.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+  });
+
+  it(
+    '/infer on a series id (WADO-RS) equals the model run on the series read from disk',
+    { skip: reason },
+    async () => {
+      const res = await fetch(`${serveUrl}/infer/auto?image=${seriesUid}&output=image`, { method: 'POST' });
+      assert.equal(res.status, 200, await res.clone().text());
+      const served = parseNifti(new Uint8Array(await res.arrayBuffer()), 'answer');
+      const fromDisk = await readVolume(SERIES_DIR);
+      const direct = await new VolumeSegmenter(fromDisk, models[0]!.model).segment({});
+      assert.deepEqual(served.shape, direct.labels.shape);
+      assert.deepEqual(served.data, direct.labels.data);
+      assert.ok(new Set(direct.labels.data).size > 1, 'the tiny model finds more than one class here');
+    },
+  );
+
+  it(
+    'output=dicom_seg stores a SEG referencing the source series (STOW-RS), found again by QIDO-RS',
+    { skip: reason },
+    async () => {
+      const res = await fetch(`${serveUrl}/infer/auto?image=${seriesUid}&output=dicom_seg`, {
+        method: 'POST',
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.equal(res.headers.get('content-type'), 'application/dicom');
+      const segs = await client.searchSeries({ Modality: 'SEG' });
+      assert.equal(segs.length, 1);
+      assert.equal(jsonString(segs[0]!, TAG.StudyInstanceUID), studyUid);
+      segUid = jsonString(segs[0]!, TAG.SeriesInstanceUID)!;
+      const listing = (await (await fetch(`${serveUrl}/datastore/?output=all`)).json()) as {
+        objects: Record<string, { labels: object }>;
+      };
+      assert.deepEqual(Object.keys(listing.objects), [seriesUid], 'the SEG is a label, not an image');
+      assert.deepEqual(Object.keys(listing.objects[seriesUid]!.labels), ['original']);
+    },
+  );
+
+  const pyReason = reason ?? pydicomSkipReason();
+  if (pyReason && !reason) console.log(`# skip: ${pyReason}`);
+  it(
+    'pydicom reads the stored SEG: its ReferencedSeriesSequence names the source series',
+    { skip: pyReason },
+    async () => {
+      assert.ok(segUid, 'the SEG was stored by the test before');
+      const [stored] = await client.retrieveSeries(studyUid, segUid);
+      const path = join(tmp, 'stored_seg.dcm');
+      writeFileSync(path, stored!);
+      const script = [
+        'import sys, pydicom',
+        'ds = pydicom.dcmread(sys.argv[1])',
+        'print(ds.Modality, ds.StudyInstanceUID, ds.ReferencedSeriesSequence[0].SeriesInstanceUID, len(ds.ReferencedSeriesSequence[0].ReferencedInstanceSequence))',
+      ].join('\n');
+      const r = spawnSync(PYTHON, ['-c', script, path], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `pydicom could not read the stored SEG: ${r.stderr}`);
+      const files = readdirSync(SERIES_DIR).filter((f) => f.endsWith('.dcm'));
+      assert.equal(r.stdout.trim(), `SEG ${studyUid} ${seriesUid} ${files.length}`);
+    },
+  );
+});
