@@ -19,6 +19,7 @@ import { resolveConfig } from '../src/models/sam/config.js';
 import { ParamScope, ParamSource, type Weights } from '../src/nn/index.js';
 import * as F from '../src/ops/index.js';
 import { OrtSession, clearCompileCache, compile } from '../src/runtime/index.js';
+import { maxRelDiff } from './compare.js';
 import { fixturePath } from './fixtures.js';
 
 const config = JSON.parse(readFileSync(fixturePath('tiny-a', 'config.json'), 'utf8'));
@@ -29,16 +30,6 @@ const names = JSON.parse(readFileSync(fixturePath('tiny-a', 'names.json'), 'utf8
   frozen: { name: string }[];
   trainable: { name: string; grad_is_none: boolean }[];
 };
-
-function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  let ref = 0;
-  for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs(a[i]! - b[i]!));
-    ref = Math.max(ref, Math.abs(b[i]!));
-  }
-  return m / ref;
-}
 
 describe('MA-SAM model (tiny-a)', () => {
   let loaded: Promise<MaSamModel> | undefined;

@@ -15,21 +15,12 @@ import { VolumeSegmenter, segmentVolume } from '../src/infer/segment.js';
 import { type StackModel, splitStackModel } from '../src/infer/stack_model.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { OrtSession, type Session } from '../src/runtime/index.js';
+import { maxRelDiff } from './compare.js';
 import { fixturePath } from './fixtures.js';
 
 const config = JSON.parse(readFileSync(fixturePath('tiny-a', 'config.json'), 'utf8'));
 const inputs = readSafetensors(readFileSync(fixturePath('tiny-a', 'inputs.safetensors')), 'inputs').tensors;
 const image = inputs.get('image')! as HostTensor<'float32'>;
-
-function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  let ref = 0;
-  for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs(a[i]! - b[i]!));
-    ref = Math.max(ref, Math.abs(b[i]!));
-  }
-  return m / ref;
-}
 
 /** A session whose runs are counted. */
 function counted(session: Session, counter: { runs: number }): Session {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
+import { labelAgreement, relativeRms, runModelProto as run } from '../../test/compare.js';
 import { fixturePath } from '../../test/fixtures.js';
 import { loadMaSam } from '../api/model.js';
 import type { HostTensor } from '../core/index.js';
@@ -20,58 +21,6 @@ const T = onnx.TensorProto.DataType;
 
 function valueInfo(name: string, elemType: number, dims: number[]): onnxProto.onnx.IValueInfoProto {
   return { name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } };
-}
-
-async function run(
-  model: ModelProto,
-  feeds: Record<string, ort.Tensor>,
-): Promise<Record<string, ort.Tensor>> {
-  const session = await ort.InferenceSession.create(onnx.ModelProto.encode(model).finish());
-  try {
-    return await session.run(feeds);
-  } finally {
-    await session.release();
-  }
-}
-
-function relativeRms(actual: Float32Array, expected: Float32Array): number {
-  let err = 0;
-  let ref = 0;
-  for (let i = 0; i < expected.length; i++) {
-    err += (actual[i]! - expected[i]!) ** 2;
-    ref += expected[i]! ** 2;
-  }
-  return Math.sqrt(err / ref);
-}
-
-/** Pixels of logits [rows, K, H, W] whose arg-max agrees, among those float32 decides by over `margin`. */
-function labelAgreement(
-  actual: Float32Array,
-  expected: Float32Array,
-  dims: readonly number[],
-  margin: number,
-): number {
-  const [rows, k] = dims as [number, number];
-  const pixels = expected.length / (rows * k);
-  let decisive = 0;
-  let same = 0;
-  for (let r = 0; r < rows; r++) {
-    for (let p = 0; p < pixels; p++) {
-      const at = (x: Float32Array, c: number) => x[(r * k + c) * pixels + p]!;
-      let ie = 0;
-      let ia = 0;
-      for (let c = 1; c < k; c++) {
-        if (at(expected, c) > at(expected, ie)) ie = c;
-        if (at(actual, c) > at(actual, ia)) ia = c;
-      }
-      let second = Number.NEGATIVE_INFINITY;
-      for (let c = 0; c < k; c++) if (c !== ie) second = Math.max(second, at(expected, c));
-      if (at(expected, ie) - second <= margin) continue;
-      decisive++;
-      if (ia === ie) same++;
-    }
-  }
-  return same / decisive;
 }
 
 describe('float16Bits', () => {
