@@ -20,7 +20,8 @@ const LADDER: Record<string, string[]> = {
   infer: ['models', 'runtime', 'data', 'io', 'metrics'],
   api: ['train', 'infer', 'io', 'metrics'],
   serve: ['api', 'infer', 'io'],
-  cli: ['api', 'train', 'infer', 'io', 'metrics', 'serve'],
+  queue: ['core'],
+  cli: ['api', 'train', 'infer', 'io', 'metrics', 'serve', 'queue'],
   viewer: ['infer', 'io', 'runtime'],
 };
 /** Layers that must stay browser-safe: no `node:` or Node built-in imports. */

@@ -8,6 +8,7 @@ import { evaluate } from './commands/evaluate.js';
 import { exportCommand } from './commands/export.js';
 import { info } from './commands/info.js';
 import { phantom } from './commands/phantom.js';
+import { queue } from './commands/queue.js';
 import { segment } from './commands/segment.js';
 import { serve } from './commands/serve.js';
 import { train } from './commands/train.js';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   segment,
   view,
   serve,
+  queue,
 ];
 
 /** The text of `masam --help`. */

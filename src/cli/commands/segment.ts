@@ -118,8 +118,8 @@ function stemOf(path: string): string {
 
 const isFolder = async (path: string) => (await stat(path).catch(() => undefined))?.isDirectory() === true;
 
-/** One input and where its label map goes. */
-interface Job {
+/** One input and where its label map goes (also a queued job's data: masam queue). */
+export interface Job {
   readonly input: string;
   /** Every channel file of a multi-channel case, in channel order (`input` is the first). */
   readonly channels?: readonly string[];
@@ -129,7 +129,7 @@ interface Job {
   readonly output: { readonly nifti: string } | { readonly dicomSeg: string } | { readonly folder: string };
 }
 
-interface Settings {
+export interface Settings {
   readonly stride: number;
   /** A prompts.json file and its parsed content (box-prompted models). */
   readonly prompts?: { readonly file: string; readonly json: unknown };
@@ -151,7 +151,7 @@ async function niftiCases(dir: string): Promise<CaseInputs[]> {
   return names.length === 0 ? [] : groupCases(names, await datasetChannels(dir), dir);
 }
 
-async function planJobs(input: string, output: string): Promise<Job[]> {
+export async function planJobs(input: string, output: string): Promise<Job[]> {
   if (!(await stat(input).catch(() => undefined))) throw new MasamError(`${input}: no such file or folder`);
   if (resolve(input) === resolve(output)) throw new UsageError(`--output is the input itself: '${output}'`);
   const outIsNifti = NIFTI_EXT.test(output);
@@ -374,7 +374,13 @@ async function readInput(job: Job): Promise<Volume> {
   return stackChannels(volumes);
 }
 
-async function segmentOne(job: Job, model: OpenedModel, settings: Settings): Promise<void> {
+/** Segments one input and writes its outputs; `onProgress` hears of each stack (queue job progress). */
+export async function segmentOne(
+  job: Job,
+  model: OpenedModel,
+  settings: Settings,
+  onProgress?: (done: number, total: number) => void,
+): Promise<void> {
   const t0 = performance.now();
   const volume = await readInput(job);
   if ('dicomSeg' in job.output && !volume.source?.dicom) {
@@ -406,7 +412,10 @@ async function segmentOne(job: Job, model: OpenedModel, settings: Settings): Pro
       stride: settings.stride,
       ...(prompts && { prompts }),
       probabilities: settings.probabilities,
-      onProgress: (done, total) => bar.update(done, total),
+      onProgress: (done, total) => {
+        bar.update(done, total);
+        onProgress?.(done, total);
+      },
     });
     if (store) {
       console.log(
