@@ -103,7 +103,7 @@ describe(
       rmSync(tmp, { recursive: true, force: true });
     });
 
-    it('two workers, one killed mid-case: every case done exactly once, as masam segment does it; a corrupt case fails with its reason', async () => {
+    it('two workers, one killed mid-case: every case done exactly once, as masam segment does it; a corrupt case fails with its reason', async (t) => {
       const submitted = await runCommand(queue, [
         'submit',
         casesDir,
@@ -154,6 +154,7 @@ describe(
         return started.find((name) => !new RegExp(`^done ${name} `, 'm').test(aOut));
       };
       let killedCase: string | undefined;
+      const workersStarted = performance.now();
       const killed = await killWhen(
         a,
         () => {
@@ -167,6 +168,7 @@ describe(
         `worker A was not killed while holding a case:\n${killed.stdout}${killed.stderr}`,
       );
 
+      const killedAt = performance.now();
       let summary = await status();
       const until = Date.now() + 45_000;
       while (summary.done + summary.failed < 7 || summary.active + summary.waiting + summary.delayed > 0) {
@@ -174,6 +176,10 @@ describe(
         await new Promise((r) => setTimeout(r, 250));
         summary = await status();
       }
+      const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+      t.diagnostic(
+        `A killed ${seconds(killedAt - workersStarted)} after the workers started; the queue finished ${seconds(performance.now() - killedAt)} after the kill`,
+      );
       b.child.kill('SIGTERM');
       const bExit = await b.exited;
       assert.equal(bExit.code, 0, bExit.stderr);
