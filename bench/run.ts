@@ -12,6 +12,7 @@ import { runDataBench } from './data.js';
 import { runEngineBench } from './engine.js';
 import { runModelBench } from './model.js';
 import { runPipelineBench } from './pipeline.js';
+import { runServeBench } from './serve.js';
 import { runStrideBench } from './stride.js';
 
 /** Each benchmark gets its arguments (e.g. the model benchmark's `--only a,b`) and, with --only, the last result. */
@@ -22,6 +23,7 @@ const BENCHES: Record<string, (args: readonly string[], previous?: PreviousResul
     engine: runEngineBench,
     model: runModelBench,
     pipeline: runPipelineBench,
+    serve: runServeBench,
     stride: runStrideBench,
   };
 
