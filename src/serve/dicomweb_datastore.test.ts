@@ -5,15 +5,15 @@
 // stores a SEG that QIDO-RS finds and pydicom reads with the source series in its ReferencedSeriesSequence.
 // Without Orthanc (or pydicom, for that last check) the tests skip with the reason printed.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { fixturePath } from '../../test/fixtures.js';
 import { startMasam } from '../../test/cli_process.js';
+import { type RunningOrthanc, orthancSkipReason, startOrthanc, stopOrthanc } from '../../test/orthanc.js';
 import { TINY_OVERRIDES } from '../../test/tiny_model.js';
 import { loadMaSam } from '../api/model.js';
 import { openServedModels } from '../cli/commands/serve.js';
@@ -25,18 +25,8 @@ import { DicomWebClient, TAG, jsonString } from './dicomweb_client.js';
 import type { ServedModel } from './model_runner.js';
 import { buildServer } from './server.js';
 
-const ORTHANC = '/usr/sbin/Orthanc';
-const PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 const PYTHON = process.env['MASAM_PYTHON'] ?? 'python3';
 const SERIES_DIR = fixturePath('dicom', 'series_oblique');
-
-function orthancSkipReason(): string | undefined {
-  if (!existsSync(ORTHANC))
-    return `${ORTHANC} is missing (Debian: apt-get install orthanc orthanc-dicomweb); the Orthanc round trip skips`;
-  if (!existsSync(PLUGIN))
-    return `${PLUGIN} is missing (Debian: apt-get install orthanc-dicomweb); the Orthanc round trip skips`;
-  return undefined;
-}
 
 function pydicomSkipReason(): string | undefined {
   const r = spawnSync(PYTHON, ['-c', 'import pydicom'], { encoding: 'utf8' });
@@ -45,58 +35,11 @@ function pydicomSkipReason(): string | undefined {
   return r.status === 0 ? undefined : `pydicom is not installed for ${PYTHON} (Debian: python3-pydicom)`;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((ok) => server.close(ok));
-  return port;
-}
-
-/** Orthanc on loopback with the DICOMweb plugin; resolves once its REST API answers. */
-async function startOrthanc(dir: string): Promise<{ process: ChildProcess; url: string }> {
-  const port = await freePort();
-  const config = {
-    Name: 'masam-test',
-    StorageDirectory: join(dir, 'db'),
-    IndexDirectory: join(dir, 'db'),
-    HttpPort: port,
-    DicomServerEnabled: false,
-    RemoteAccessAllowed: false, // loopback clients only, so no authentication
-    AuthenticationEnabled: false,
-    SaveJobs: false,
-    Plugins: [PLUGIN],
-    DicomWeb: { Enable: true, Root: '/dicom-web/' },
-  };
-  const configPath = join(dir, 'orthanc.json');
-  writeFileSync(configPath, JSON.stringify(config));
-  const child = spawn(ORTHANC, [configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const append = (d: Buffer) => {
-    log += d;
-  };
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`Orthanc exited with ${child.exitCode}:\n${log}`);
-    const ok = await fetch(`${url}/system`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`Orthanc did not answer within 30 s:\n${log}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { process: child, url: `${url}/dicom-web` };
-}
-
 describe('masam serve --studies (DICOMweb, against Orthanc)', () => {
   const reason = orthancSkipReason();
   if (reason) console.log(`# skip: ${reason}`);
   const tmp = mkdtempSync(join(tmpdir(), 'masam-dicomweb-'));
-  let orthanc: Awaited<ReturnType<typeof startOrthanc>> | undefined;
+  let orthanc: RunningOrthanc | undefined;
   let app: FastifyInstance | undefined;
   let serveUrl = '';
   let opened: OpenedModel[] = [];
@@ -134,11 +77,7 @@ describe('masam serve --studies (DICOMweb, against Orthanc)', () => {
   after(async () => {
     await app?.close();
     await Promise.all(opened.map((m) => m.release()));
-    if (orthanc && orthanc.process.exitCode === null) {
-      const exited = new Promise((ok) => orthanc!.process.once('exit', ok));
-      orthanc.process.kill('SIGTERM');
-      await exited;
-    }
+    await stopOrthanc(orthanc);
     rmSync(tmp, { recursive: true, force: true });
   });
 
