@@ -1,6 +1,7 @@
-// The masam job queue on BullMQ: one job per case (its input files and where its outputs go), added once
-// per case (the job id is derived from the output path, so submitting a folder again adds nothing that is
-// still queued), retried with exponential backoff, and counted for `masam queue status`.
+// The masam job queue on BullMQ: one job per case (its input files and where its outputs go, or a series of
+// a DICOMweb server whose result goes back there), added once per case (the job id is derived from the
+// output path or the SeriesInstanceUID, so submitting again adds nothing that is still queued), retried
+// with exponential backoff, and counted for `masam queue status`.
 import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { MasamError } from '../core/errors.js';
@@ -14,8 +15,10 @@ export interface CaseJobData {
   readonly channels?: readonly string[];
   /** The case name. */
   readonly name: string;
-  /** The label map to write (its sidecar goes beside it). */
+  /** The label map to write (its sidecar goes beside it); for a DICOMweb series, the server's URL. */
   readonly output: string;
+  /** A series read through WADO-RS from `studies`, its result stored there as a DICOM-SEG (STOW-RS). */
+  readonly dicomweb?: { readonly studies: string; readonly series: string };
 }
 
 /** How failed tries are retried. */
@@ -28,8 +31,12 @@ export interface RetryPolicy {
 
 export const DEFAULT_QUEUE_NAME = 'masam';
 
-/** A stable job id for a case: its name and a digest of its output path (ids may not hold ':'). */
+/**
+ * A stable job id for a case: its name and a digest of its output path (ids may not hold ':'); for a
+ * DICOMweb series, its SeriesInstanceUID (digits and dots, unique by definition).
+ */
 export function caseJobId(data: CaseJobData): string {
+  if (data.dicomweb) return `series-${data.dicomweb.series}`;
   const digest = createHash('sha256').update(data.output).digest('hex').slice(0, 16);
   return `${data.name.replace(/[^A-Za-z0-9._-]/g, '_')}-${digest}`;
 }

@@ -2,6 +2,7 @@
 // two worker processes share 6 cases, one is killed with SIGKILL while it holds a case, and the other
 // finishes everything: every case is done exactly once, its label map equals `masam segment`'s, and the
 // abandoned case was taken up again. A corrupt case fails after its retries, with its reason in status.
+// With Orthanc (test/orthanc.ts), a DICOMweb query is submitted and a worker stores the series' DICOM-SEG.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,16 +12,21 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCommand } from '../../../test/cli.js';
 import { killWhen, startMasam } from '../../../test/cli_process.js';
+import { fixturePath } from '../../../test/fixtures.js';
+import { type RunningOrthanc, orthancSkipReason, startOrthanc, stopOrthanc } from '../../../test/orthanc.js';
 import { TINY_OVERRIDES } from '../../../test/tiny_model.js';
 import { loadMaSam } from '../../api/model.js';
 import { Rng } from '../../core/rng.js';
 import { ctPhantom } from '../../data/phantom.js';
 import { parseNifti, serializeNifti } from '../../io/nifti.js';
 import type { QueueSummary } from '../../queue/case_queue.js';
+import { DicomWebClient, TAG, jsonItems, jsonString } from '../../serve/dicomweb_client.js';
 import { queue } from './queue.js';
 import { segment } from './segment.js';
 
 const REDIS = spawnSync('redis-server', ['--version']).status === 0;
+const ORTHANC_SKIP = orthancSkipReason();
+if (ORTHANC_SKIP) console.log(`# skip: ${ORTHANC_SKIP}`);
 const CASES = ['case_1', 'case_2', 'case_3', 'case_4', 'case_5', 'case_6'];
 
 async function freePort(): Promise<number> {
@@ -60,8 +66,8 @@ describe(
     let url: string;
     const common = () => ['--redis', url, '--queue', 'test'];
 
-    const status = async (): Promise<QueueSummary> => {
-      const run = await runCommand(queue, ['status', '--json', ...common()]);
+    const status = async (args = common()): Promise<QueueSummary> => {
+      const run = await runCommand(queue, ['status', '--json', ...args]);
       assert.equal(run.code, 0, run.err);
       return JSON.parse(run.out) as QueueSummary;
     };
@@ -231,9 +237,90 @@ describe(
       assert.match(text.out, /failed: case_bad .* after 2 tries: .*case_bad\.nii\.gz/);
     });
 
+    it(
+      'submit --studies: one job per series of a DICOMweb query; a worker stores its DICOM-SEG in the PACS',
+      { skip: ORTHANC_SKIP },
+      async (t) => {
+        const orthancDir = join(tmp, 'orthanc');
+        mkdirSync(orthancDir);
+        let orthanc: RunningOrthanc | undefined;
+        try {
+          orthanc = await startOrthanc(orthancDir);
+          const pacs = new DicomWebClient(orthanc.url);
+          const seriesDir = fixturePath('dicom', 'series_oblique');
+          const files = readdirSync(seriesDir).filter((f) => f.endsWith('.dcm'));
+          await pacs.store(files.map((f) => new Uint8Array(readFileSync(join(seriesDir, f)))));
+          const [source] = await pacs.searchSeries({ Modality: 'CT' });
+          const seriesUid = jsonString(source!, TAG.SeriesInstanceUID)!;
+          const studyUid = jsonString(source!, TAG.StudyInstanceUID)!;
+
+          const args = ['--redis', url, '--queue', 'dicomweb'];
+          const submit = (query: string) =>
+            runCommand(queue, ['submit', '--studies', orthanc!.url, '--query', query, ...args]);
+          const none = await submit('Modality=MR');
+          assert.match(none.out, /submitted 0 of 0 case\(s\)/);
+          const first = await submit('Modality=CT');
+          assert.equal(first.code, 0, first.err);
+          assert.match(first.out, /submitted 1 of 1 case\(s\)/);
+          assert.match(
+            (await submit('Modality=CT')).out,
+            /submitted 0 of 1 case\(s\) .*\(1 already queued\)/,
+          );
+
+          const started = performance.now();
+          const worker = startMasam(['queue', 'work', '--model', modelDir, '--threads', '1', ...args]);
+          workers.push(worker.child);
+          let summary = await status(args);
+          const until = Date.now() + 60_000;
+          while (summary.done + summary.failed < 1) {
+            assert.ok(Date.now() < until, `the DICOMweb job did not finish: ${JSON.stringify(summary)}`);
+            await new Promise((r) => setTimeout(r, 250));
+            summary = await status(args);
+          }
+          t.diagnostic(
+            `DICOMweb job done ${((performance.now() - started) / 1000).toFixed(1)} s after the worker started`,
+          );
+          worker.child.kill('SIGTERM');
+          const exit = await worker.exited;
+          assert.equal(exit.code, 0, exit.stderr);
+          assert.deepEqual(summary.failures, []);
+          assert.equal(summary.done, 1);
+          assert.match(
+            exit.stdout,
+            new RegExp(`^done ${seriesUid.replace(/\./g, '\\.')} → .*\\(DICOM-SEG\\)$`, 'm'),
+          );
+
+          // The SEG is in the source's study and references the source series.
+          const segs = await pacs.searchSeries({ Modality: 'SEG' });
+          assert.equal(segs.length, 1);
+          assert.equal(jsonString(segs[0]!, TAG.StudyInstanceUID), studyUid);
+          const [seg] = await pacs.seriesMetadata(studyUid, jsonString(segs[0]!, TAG.SeriesInstanceUID)!);
+          const refs = jsonItems(seg!, TAG.ReferencedSeriesSequence).map((r) =>
+            jsonString(r, TAG.SeriesInstanceUID),
+          );
+          assert.deepEqual(refs, [seriesUid]);
+          // Submitting everything again: the SEG is no image, the CT is already queued.
+          const all = await runCommand(queue, ['submit', '--studies', orthanc.url, ...args]);
+          assert.match(all.out, /submitted 0 of 1 case\(s\)/);
+          const text = await runCommand(queue, ['status', ...args]);
+          assert.match(text.out, /1 done, 0 failed, 0 waiting, 0 running/);
+        } finally {
+          await stopOrthanc(orthanc);
+        }
+      },
+    );
+
     it('a usage mistake or an unreachable Redis is a clear error', async () => {
       await assert.rejects(runCommand(queue, ['submit', casesDir, ...common()]), /missing --output/);
       await assert.rejects(runCommand(queue, ['frobnicate']), /unknown action 'frobnicate'/);
+      await assert.rejects(
+        runCommand(queue, ['submit', '--studies', 'http://127.0.0.1:1/dicom-web', '--output', outDir]),
+        /results go to the DICOMweb server; give no folder or --output/,
+      );
+      await assert.rejects(
+        runCommand(queue, ['submit', casesDir, '--output', outDir, '--query', 'Modality=CT']),
+        /--query needs --studies/,
+      );
       const port = await freePort();
       await assert.rejects(
         runCommand(queue, ['status', '--redis', `redis://127.0.0.1:${port}`]),

@@ -1,7 +1,9 @@
 // `masam queue submit|work|status`: batch segmentation on a BullMQ job queue over Redis (queue/). Submit
-// puts one job per NIfTI case of a folder in the queue; workers, on any number of machines that see the
-// same paths, segment them with `masam segment`'s per-case code (segmentOne: same labels, same atomic
-// outputs, same names); status counts done, failed and waiting jobs and gives each failure's reason.
+// puts one job per NIfTI case of a folder in the queue, or one per series a DICOMweb query finds; workers,
+// on any number of machines that see the same paths, segment them with `masam segment`'s per-case code
+// (segmentOne: same labels, same atomic outputs, same names), or read a series through WADO-RS and store
+// its DICOM-SEG through STOW-RS (serve's DICOMweb datastore); status counts done, failed and waiting jobs
+// and gives each failure's reason.
 import { basename, join, resolve } from 'node:path';
 import type { Queue } from 'bullmq';
 import {
@@ -13,7 +15,11 @@ import {
 } from '../../queue/case_queue.js';
 import { startCaseWorker } from '../../queue/case_worker.js';
 import { DEFAULT_REDIS_URL } from '../../queue/redis_connection.js';
+import { VolumeSegmenter } from '../../infer/segment.js';
 import type { Device } from '../../runtime/index.js';
+import { TAG, jsonString } from '../../serve/dicomweb_client.js';
+import { DicomWebDatastore } from '../../serve/dicomweb_datastore.js';
+import { version } from '../version.js';
 import { caseFileName } from '../case_files.js';
 import { type Command, UsageError, parseCommandArgs, withExamples } from '../command.js';
 import { openModel } from '../model_files.js';
@@ -22,6 +28,7 @@ import { planJobs, segmentOne } from './segment.js';
 const USAGE = withExamples(
   [
     'Usage: masam queue submit <folder | case.nii.gz> --output <folder> [--attempts N] [--backoff-ms MS]',
+    "       masam queue submit --studies <DICOMweb URL> [--query 'Modality=CT&StudyDate=20240101-']",
     '       masam queue work --model <model> [--concurrency N] [--lock-ms MS] [--threads N]',
     '       masam queue status [--json]',
     '',
@@ -39,6 +46,9 @@ const USAGE = withExamples(
     '  --attempts N        tries per case, the first included (default 3)',
     '  --backoff-ms MS     wait before the first retry, doubled for each later one (default 5000)',
     '                      A case already in the queue (waiting, running, done or failed) is not added again.',
+    '  --studies URL       instead of a folder: one job per series of this DICOMweb server (QIDO-RS; SEG',
+    '                      series skipped); workers read it (WADO-RS) and store a DICOM-SEG of it (STOW-RS)',
+    '  --query FILTERS     QIDO-RS series filters, as a query string (Modality=CT&StudyDate=20240101-)',
     'work (runs until Ctrl-C / SIGTERM, then finishes its running jobs):',
     '  --model <model>     an exported model, as for masam segment (automatic models: no prompts)',
     '  --concurrency N     cases run at once by this worker (default 1)',
@@ -63,6 +73,8 @@ function parse(args: string[]) {
       redis: { type: 'string', default: DEFAULT_REDIS_URL },
       queue: { type: 'string', default: DEFAULT_QUEUE_NAME },
       output: { type: 'string' },
+      studies: { type: 'string' },
+      query: { type: 'string' },
       attempts: { type: 'string', default: '3' },
       'backoff-ms': { type: 'string', default: '5000' },
       model: { type: 'string' },
@@ -96,13 +108,43 @@ async function withQueue<T>(values: Values, use: (queue: Queue<CaseJobData>) => 
   }
 }
 
+/** One job per non-SEG series that the QIDO-RS query `query` finds on `studies`. */
+async function seriesCases(studies: string, query: string | undefined): Promise<CaseJobData[]> {
+  const filters = Object.fromEntries(new URLSearchParams(query ?? ''));
+  const client = new DicomWebDatastore(studies, version).client;
+  const found = await client.searchSeries(filters, [TAG.Modality]);
+  const cases: CaseJobData[] = [];
+  for (const s of found) {
+    const series = jsonString(s, TAG.SeriesInstanceUID);
+    // A SEG is a result (ours or another tool's), not an image to segment.
+    if (!series || jsonString(s, TAG.Modality) === 'SEG') continue;
+    cases.push({
+      input: `${client.baseUrl} series ${series}`,
+      name: series,
+      output: client.baseUrl,
+      dicomweb: { studies: client.baseUrl, series },
+    });
+  }
+  return cases;
+}
+
 async function submit(input: string | undefined, values: Values): Promise<number> {
-  if (input === undefined) throw new UsageError('queue submit: give the folder of cases (or one case file)');
-  if (values.output === undefined) throw new UsageError('queue submit: missing --output <folder>');
   const retry = {
     attempts: positiveInt('attempts', values.attempts),
     backoffMs: positiveInt('backoff-ms', values['backoff-ms']),
   };
+  if (values.studies !== undefined) {
+    if (input !== undefined || values.output !== undefined)
+      throw new UsageError(
+        'queue submit --studies: results go to the DICOMweb server; give no folder or --output',
+      );
+    const cases = await seriesCases(values.studies, values.query);
+    return report(await withQueue(values, (queue) => submitCases(queue, cases, retry)), cases.length, values);
+  }
+  if (values.query !== undefined)
+    throw new UsageError('queue submit: --query needs --studies <DICOMweb URL>');
+  if (input === undefined) throw new UsageError('queue submit: give the folder of cases (or one case file)');
+  if (values.output === undefined) throw new UsageError('queue submit: missing --output <folder>');
   // Absolute paths: a worker runs in another folder, maybe on another machine sharing the same mount.
   const jobs = await planJobs(resolve(input), resolve(values.output));
   const cases = jobs.map((job): CaseJobData => {
@@ -116,10 +158,13 @@ async function submit(input: string | undefined, values: Values): Promise<number
       'nifti' in job.output ? job.output.nifti : join(job.output.folder, caseFileName(basename(job.input)));
     return { input: job.input, ...(job.channels && { channels: job.channels }), name: job.name, output };
   });
-  const added = await withQueue(values, (queue) => submitCases(queue, cases, retry));
+  return report(await withQueue(values, (queue) => submitCases(queue, cases, retry)), cases.length, values);
+}
+
+function report(added: number, total: number, values: Values): number {
   console.log(
-    `submitted ${added} of ${cases.length} case(s) to queue '${values.queue}' at ${values.redis}` +
-      (added < cases.length ? ` (${cases.length - added} already queued)` : ''),
+    `submitted ${added} of ${total} case(s) to queue '${values.queue}' at ${values.redis}` +
+      (added < total ? ` (${total - added} already queued)` : ''),
   );
   return 0;
 }
@@ -140,6 +185,8 @@ async function work(values: Values): Promise<number> {
       throw new UsageError(`${values.model} is box-prompted: the queue runs automatic models (no prompts)`);
     }
     const settings = { stride: 1, probabilities: false, overlay: undefined, strict: false };
+    const pacs = new Map<string, DicomWebDatastore>();
+    const modelName = basename(resolve(values.model));
     const worker = startCaseWorker({
       redisUrl: values.redis,
       queueName: values.queue,
@@ -149,6 +196,23 @@ async function work(values: Values): Promise<number> {
       maxStalledCount: maxStalled,
       log: (line) => console.log(line),
       async process(data, progress) {
+        if (data.dicomweb) {
+          const { studies, series } = data.dicomweb;
+          const store = pacs.get(studies) ?? new DicomWebDatastore(studies, version);
+          pacs.set(studies, store);
+          // The settings segmentOne runs a case with; the labels go to the PACS instead of a file.
+          const volume = await store.readImage(series);
+          const result = await new VolumeSegmenter(volume, model.model, {
+            source: data.input,
+            strict: settings.strict,
+          }).segment({
+            stride: settings.stride,
+            probabilities: settings.probabilities,
+            onProgress: (done, total) => progress(done / total),
+          });
+          const seg = await store.storeSeg(series, result.labels, model.info.classNames, modelName);
+          return `${studies} series ${seg.seriesInstanceUID} (DICOM-SEG)`;
+        }
         const job = { input: data.input, name: data.name, output: { nifti: data.output } };
         await segmentOne(
           data.channels ? { ...job, channels: data.channels } : job,
