@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import type { BenchResult, PreviousResult } from './bench_result.js';
 import { runBrowserBench } from './browser.js';
 import { runDataBench } from './data.js';
+import { runDemoBench } from './demo.js';
 import { runEngineBench } from './engine.js';
 import { runModelBench } from './model.js';
 import { runPipelineBench } from './pipeline.js';
@@ -20,6 +21,7 @@ const BENCHES: Record<string, (args: readonly string[], previous?: PreviousResul
   {
     browser: runBrowserBench,
     data: runDataBench,
+    demo: runDemoBench,
     engine: runEngineBench,
     model: runModelBench,
     pipeline: runPipelineBench,
