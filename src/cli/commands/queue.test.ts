@@ -147,9 +147,10 @@ describe(
         '1500',
         ...common(),
       ];
+      // Worker A starts first and B once A holds a case: on a busy machine a worker takes seconds to start,
+      // and B alone could otherwise finish every case before A takes one.
       const a = startMasam(workerArgs);
-      const b = startMasam(workerArgs);
-      workers.push(a.child, b.child);
+      workers.push(a.child);
       let aOut = '';
       a.child.stdout!.on('data', (d: Buffer) => {
         aOut += d.toString();
@@ -159,8 +160,12 @@ describe(
         const started = [...aOut.matchAll(/^started (\S+)/gm)].map((m) => m[1]!);
         return started.find((name) => !new RegExp(`^done ${name} `, 'm').test(aOut));
       };
-      let killedCase: string | undefined;
       const workersStarted = performance.now();
+      for (const until = Date.now() + 60_000; holding() === undefined && Date.now() < until; )
+        await new Promise((r) => setTimeout(r, 20));
+      const b = startMasam(workerArgs);
+      workers.push(b.child);
+      let killedCase: string | undefined;
       const killed = await killWhen(
         a,
         () => {
