@@ -106,6 +106,12 @@ export function resolveConfig(
   const problems: string[] = [];
   if (c.img_size % c.patch_size !== 0)
     problems.push(`img_size ${c.img_size} is not a multiple of patch_size ${c.patch_size}`);
+  // The mask decoder's four ×2 upscalings bring the T×T token grid to 16T: img_size only with 16-pixel
+  // patches (SAM's, and its checkpoints'); other sizes would give masks the loss's labels do not match.
+  if (c.patch_size !== 16)
+    problems.push(
+      `patch_size ${c.patch_size}: MA-SAM's mask decoder upscales the token grid 16×, so it must be 16`,
+    );
   if (c.embed_dim % c.num_heads !== 0)
     problems.push(`embed_dim ${c.embed_dim} is not divisible by num_heads ${c.num_heads}`);
   if (c.global_attn_indexes.some((i) => i < 0 || i >= c.depth))
