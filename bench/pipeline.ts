@@ -313,14 +313,21 @@ export async function runPipelineBench(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const kept = (previous?.metrics ?? []).filter((m) => !metrics.some((n) => n.name === m.name));
+  // Metrics not rerun keep the date they were measured on (a later partial run must not pass them as its own).
+  const kept = (previous?.metrics ?? [])
+    .filter((m) => !metrics.some((n) => n.name === m.name))
+    .map((m) =>
+      m.note?.includes('measured 20')
+        ? m
+        : { ...m, note: `${m.note ?? ''} (measured ${previous!.machine.date})` },
+    );
   return {
     metrics: [...kept, ...metrics],
     notes: [
       'Random ViT-B weights for speed (it does not depend on them); ORT CPU, all cores; one run each; split model (encoder once per stack, decoder per slice image), batch 1.',
       'int8: per-output-channel int8 weights of the encoder MatMuls (onnx/quantize.ts), activations quantized dynamically by ORT.',
       ...(only.length < CASES.length && previous
-        ? [`Cases not run this time are kept from ${previous.machine.date}.`]
+        ? ['Metrics not rerun this time are kept from earlier runs, each with the date it was measured.']
         : []),
     ],
   };
