@@ -32,10 +32,7 @@ const USAGE = withExamples(
     '                     a prompt edit then re-runs only the decoder), a run folder holding one (model/), or',
     "                     an .onnx file; each graph's <graph>.onnx.data is found beside it",
   ].join('\n'),
-  [
-    'masam view --model runs/btcv --volume case.nii.gz',
-    'masam view --port 0 --volume dicom/series_3/',
-  ],
+  ['masam view --model runs/btcv --volume case.nii.gz', 'masam view --port 0 --volume dicom/series_3/'],
 );
 
 /** A file the server hands out under /preload/: from disk (streamed) or from memory. */
