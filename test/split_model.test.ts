@@ -2,25 +2,22 @@
 // VolumeSegmenter re-runs only the decoder when the prompts change (counted at the sessions), batched stacks
 // give the labels of one-at-a-time runs, and a broken model folder is refused naming the file.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type MaSamModel, SPLIT_DECODER_FILE, SPLIT_ENCODER_FILE, loadMaSam } from '../src/api/model.js';
+import { type MaSamModel, SPLIT_DECODER_FILE, SPLIT_ENCODER_FILE } from '../src/api/model.js';
 import { openModel } from '../src/cli/model_files.js';
 import { type HostTensor, Rng } from '../src/core/index.js';
 import { makePhantom } from '../src/data/phantom.js';
 import type { SlicePrompt } from '../src/data/prompts.js';
 import { VolumeSegmenter, segmentVolume } from '../src/infer/segment.js';
 import { type StackModel, splitStackModel } from '../src/infer/stack_model.js';
-import { readSafetensors } from '../src/io/safetensors.js';
 import { OrtSession, type Session } from '../src/runtime/index.js';
 import { maxRelDiff } from './compare.js';
-import { fixturePath } from './fixtures.js';
+import { fixtureInputs, loadFixtureModel } from './fixture_model.js';
 
-const config = JSON.parse(readFileSync(fixturePath('tiny-a', 'config.json'), 'utf8'));
-const inputs = readSafetensors(readFileSync(fixturePath('tiny-a', 'inputs.safetensors')), 'inputs').tensors;
-const image = inputs.get('image')! as HostTensor<'float32'>;
+const image = fixtureInputs('tiny-a').get('image')! as HostTensor<'float32'>;
 
 /** A session whose runs are counted. */
 function counted(session: Session, counter: { runs: number }): Session {
@@ -43,11 +40,7 @@ describe('split model (tiny-a: encoder.onnx + decoder.onnx)', () => {
   const second = new Float32Array(per);
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'masam-split-'));
-    model = await loadMaSam({
-      config,
-      samCheckpoint: fixturePath('tiny-a', 'sam.pth'),
-      masamCheckpoint: fixturePath('tiny-a', 'masam.pth'),
-    });
+    model = await loadFixtureModel('tiny-a');
     const slice = per / 5;
     for (let t = 0; t < 5; t++) second.set(image.data.subarray((4 - t) * slice, (5 - t) * slice), t * slice);
   });

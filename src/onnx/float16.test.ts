@@ -9,10 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { labelAgreement, relativeRms, runModelProto as run } from '../../test/compare.js';
-import { fixturePath } from '../../test/fixtures.js';
-import { loadMaSam } from '../api/model.js';
+import { fixtureInputs, loadFixtureModel } from '../../test/fixture_model.js';
 import type { HostTensor } from '../core/index.js';
-import { readSafetensors } from '../io/safetensors.js';
 import { FLOAT16_OPS, convertToFloat16, float16Bits } from './float16.js';
 import { type ModelProto, onnx } from './proto.js';
 import type onnxProto from 'onnx-proto';
@@ -54,17 +52,12 @@ describe('convertToFloat16 on MA-SAM (fixture tiny-a)', () => {
   let feeds: Record<string, ort.Tensor>;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'masam-float16-'));
-    const model = await loadMaSam({
-      config: JSON.parse(readFileSync(fixturePath('tiny-a', 'config.json'), 'utf8')),
-      samCheckpoint: fixturePath('tiny-a', 'sam.pth'),
-      masamCheckpoint: fixturePath('tiny-a', 'masam.pth'),
-    });
+    const model = await loadFixtureModel('tiny-a');
     await model.exportOnnx(join(dir, 'model.onnx'), { slices: 5 });
     float32 = onnx.ModelProto.decode(readFileSync(join(dir, 'model.onnx')));
     await model.exportOnnx(join(dir, 'prompted.onnx'), { slices: 5, prompts: { points: 2 } });
     prompted = onnx.ModelProto.decode(readFileSync(join(dir, 'prompted.onnx')));
-    const inputs = readSafetensors(readFileSync(fixturePath('tiny-a', 'inputs.safetensors')), 'inputs');
-    const image = inputs.tensors.get('image') as HostTensor<'float32'>;
+    const image = fixtureInputs('tiny-a').get('image') as HostTensor<'float32'>;
     feeds = { image: new ort.Tensor('float32', image.data, [...image.shape]) };
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

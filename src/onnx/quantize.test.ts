@@ -8,10 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { labelAgreement, relativeRms, runModelProto as run } from '../../test/compare.js';
-import { fixturePath } from '../../test/fixtures.js';
-import { loadMaSam } from '../api/model.js';
+import { fixtureInputs, loadFixtureModel } from '../../test/fixture_model.js';
 import { type HostTensor, Rng } from '../core/index.js';
-import { readSafetensors } from '../io/safetensors.js';
 import { type ModelProto, onnx } from './proto.js';
 import { quantizeWeightsInt8 } from './quantize.js';
 
@@ -124,15 +122,10 @@ describe('quantizeWeightsInt8 on MA-SAM (fixture tiny-a, image encoder only)', (
   let feeds: Record<string, ort.Tensor>;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'masam-quantize-'));
-    const model = await loadMaSam({
-      config: JSON.parse(readFileSync(fixturePath('tiny-a', 'config.json'), 'utf8')),
-      samCheckpoint: fixturePath('tiny-a', 'sam.pth'),
-      masamCheckpoint: fixturePath('tiny-a', 'masam.pth'),
-    });
+    const model = await loadFixtureModel('tiny-a');
     await model.exportOnnx(join(dir, 'model.onnx'), { slices: 5 });
     float32 = onnx.ModelProto.decode(readFileSync(join(dir, 'model.onnx')));
-    const inputs = readSafetensors(readFileSync(fixturePath('tiny-a', 'inputs.safetensors')), 'inputs');
-    const image = inputs.tensors.get('image') as HostTensor<'float32'>;
+    const image = fixtureInputs('tiny-a').get('image') as HostTensor<'float32'>;
     feeds = { image: new ort.Tensor('float32', image.data, [...image.shape]) };
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
