@@ -39,7 +39,8 @@ export type ModelLocation =
 
 const isFile = async (path: string): Promise<boolean> =>
   (await stat(path).catch(() => undefined))?.isFile() ?? false;
-const isSplitDir = async (dir: string): Promise<boolean> =>
+/** Whether `dir` holds a split model's two graphs. */
+export const isSplitDir = async (dir: string): Promise<boolean> =>
   (await isFile(join(dir, SPLIT_ENCODER_FILE))) && (await isFile(join(dir, SPLIT_DECODER_FILE)));
 
 /**

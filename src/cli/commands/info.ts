@@ -17,7 +17,7 @@ import type { Affine, Volume } from '../../io/volume.js';
 import { inspectModel } from '../../onnx/inspect.js';
 import { type Command, UsageError, parseCommandArgs } from '../command.js';
 import { checkDatasetFolder } from '../dataset_check_files.js';
-import { resolveModel } from '../model_files.js';
+import { isSplitDir, resolveModel } from '../model_files.js';
 import { RunDir } from '../run_dir.js';
 import { readVolume } from '../volume_files.js';
 
@@ -406,7 +406,7 @@ export const info: Command = {
     if (positionals.length !== 1)
       throw new UsageError(`expected one file or folder, got ${positionals.length}`);
     const path = positionals[0]!;
-    if (/\.onnx$/i.test(path) || isSplitModelFolder(path)) {
+    if (/\.onnx$/i.test(path) || (await isSplitDir(path))) {
       const model = await describeModelFile(path);
       console.log(values.json ? JSON.stringify(model, null, 2) : formatModelInfo(model));
       return 0;
@@ -431,11 +431,6 @@ export const info: Command = {
     return 0;
   },
 };
-
-/** A folder holding a split model's two graphs. */
-function isSplitModelFolder(path: string): boolean {
-  return existsSync(join(path, SPLIT_ENCODER_FILE)) && existsSync(join(path, SPLIT_DECODER_FILE));
-}
 
 function parse(args: string[]) {
   return parseCommandArgs({
