@@ -14,8 +14,8 @@ import { MasamError } from '../core/errors.js';
 import type { EmbeddingStore } from '../infer/segment.js';
 import type { Volume } from '../io/volume.js';
 
-/** SHA-256 of a file's bytes, streamed (an encoder can be gigabytes). */
-async function fileSha256(path: string): Promise<string> {
+/** SHA-256 of a file's bytes, streamed (an encoder can be gigabytes): hash a model's encoder once per run. */
+export async function fileSha256(path: string): Promise<string> {
   const hash = createHash('sha256');
   try {
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
@@ -34,19 +34,19 @@ export class DiskEmbeddingStore implements EmbeddingStore {
   private constructor(readonly dir: string) {}
 
   /**
-   * The store of `volume` under `root` for the encoder file `encoderFile`; creates its folder.
+   * The store of `volume` under `root` for the encoder file `encoder.file` whose SHA-256 (fileSha256) is
+   * `encoder.sha256`; creates its folder.
    * @param source names the volume in source.json
    */
   static async open(
     root: string,
-    encoderFile: string,
+    encoder: { readonly file: string; readonly sha256: string },
     volume: Pick<Volume, 'data' | 'dtype' | 'shape'>,
     source: string,
   ): Promise<DiskEmbeddingStore> {
-    const encoder = await fileSha256(encoderFile);
     const data = volume.data;
     const key = createHash('sha256')
-      .update(`${encoder}\n${volume.dtype}[${volume.shape.join(',')}]\n`)
+      .update(`${encoder.sha256}\n${volume.dtype}[${volume.shape.join(',')}]\n`)
       .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
       .digest('hex')
       .slice(0, 32);
@@ -56,7 +56,12 @@ export class DiskEmbeddingStore implements EmbeddingStore {
     } catch (err) {
       throw new MasamError(`${root}: cannot create the embeddings folder (${(err as Error).message})`);
     }
-    const about = { encoder: encoderFile, encoderSha256: encoder, volume: source, shape: volume.shape };
+    const about = {
+      encoder: encoder.file,
+      encoderSha256: encoder.sha256,
+      volume: source,
+      shape: volume.shape,
+    };
     await writeFileAtomic(
       join(dir, 'source.json'),
       new TextEncoder().encode(`${JSON.stringify(about, null, 2)}\n`),

@@ -25,7 +25,7 @@ import type { Device } from '../../runtime/index.js';
 import { type Command, UsageError, parseCommandArgs, withExamples } from '../command.js';
 import { type CaseInputs, caseFileName, datasetChannels, groupCases } from '../case_files.js';
 import { stackChannels } from '../dataset_files.js';
-import { DiskEmbeddingStore } from '../embedding_cache.js';
+import { DiskEmbeddingStore, fileSha256 } from '../embedding_cache.js';
 import { type OpenedModel, openModel } from '../model_files.js';
 import { version } from '../version.js';
 import { naturalCompare, niftiBytesFor, readVolume } from '../volume_files.js';
@@ -137,8 +137,11 @@ export interface Settings {
   readonly overlay: string | undefined;
   /** Refuse NaN/Inf voxels instead of replacing them. */
   readonly strict: boolean;
-  /** Folder of on-disk embeddings (--embeddings). */
-  readonly embeddings?: string;
+  /** Folder of on-disk embeddings (--embeddings) and the encoder they are keyed by, hashed once a run. */
+  readonly embeddings?: {
+    readonly root: string;
+    readonly encoder: { readonly file: string; readonly sha256: string };
+  };
 }
 
 /** The NIfTI cases of a folder, in natural order (none for a DICOM or frames folder). */
@@ -398,8 +401,8 @@ export async function segmentOne(
       settings.embeddings === undefined
         ? null
         : await DiskEmbeddingStore.open(
-            settings.embeddings,
-            join(model.path, SPLIT_ENCODER_FILE),
+            settings.embeddings.root,
+            settings.embeddings.encoder,
             volume,
             job.input,
           );
@@ -459,6 +462,12 @@ async function jobsDone(
   return done;
 }
 
+/** A split model's encoder file and its SHA-256, which keys on-disk embeddings. */
+async function hashedEncoder(modelDir: string): Promise<{ file: string; sha256: string }> {
+  const file = join(modelDir, SPLIT_ENCODER_FILE);
+  return { file, sha256: await fileSha256(file) };
+}
+
 /** The `segment` subcommand (listed in main.ts). */
 export const segment: Command = {
   name: 'segment',
@@ -515,7 +524,9 @@ export const segment: Command = {
         overlay: values.overlay,
         strict: values.strict,
         ...(values.prompts !== undefined && { prompts: await readPrompts(values.prompts) }),
-        ...(values.embeddings !== undefined && { embeddings: values.embeddings }),
+        ...(values.embeddings !== undefined && {
+          embeddings: { root: values.embeddings, encoder: await hashedEncoder(model.path) },
+        }),
       };
       if (jobs.length === 1) {
         await segmentOne(jobs[0]!, model, settings);
