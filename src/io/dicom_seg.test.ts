@@ -18,6 +18,7 @@ import {
   MASAM_CODING_SCHEME,
   SEGMENTATION_STORAGE,
   newUid,
+  uuidUid,
   serializeDicomSeg,
 } from './dicom_seg.js';
 import type { Volume } from './volume.js';
@@ -287,6 +288,18 @@ describe('serializeDicomSeg on a synthetic series', () => {
       [0, 1, 2, 3, 4, 5].map((i) => item(shared, 'x00209116').floatString('x00200037', i)),
       [0, 1, 0, 0, 0, -1],
     );
+  });
+
+  it('uuidUid: the UUID of the given bits with its version and variant set, as a 2.25 UID', () => {
+    // Zero bits: only the version nibble (byte 6) and the variant bits (byte 8) are set.
+    const zero = (0x80n << 72n) | (0x80n << 56n);
+    assert.equal(uuidUid(new Uint8Array(16), 8), `2.25.${zero}`);
+    const ones = uuidUid(new Uint8Array(32).fill(0xff), 4); // only the first 16 bytes count
+    const hex = BigInt(ones.slice(5)).toString(16);
+    assert.equal(hex, 'ffffffffffff4fffbfffffffffffffff');
+    assert.throws(() => uuidUid(new Uint8Array(15), 4), /a UUID needs 16 bytes, got 15/);
+    assert.match(newUid(), /^2\.25\.[1-9]\d*$/);
+    assert.equal(BigInt(newUid().slice(5)).toString(16).padStart(32, '0')[12], '4');
   });
 
   it('pads every value to even length: text with spaces, UIDs with NUL', () => {

@@ -127,15 +127,23 @@ export interface DicomSeg {
   readonly empty: boolean;
 }
 
-/** A new UID under 2.25 (PS3.5 B.2): the decimal value of a random version-4 UUID, at most 44 characters. */
-export function newUid(): string {
-  const b = new Uint8Array(16);
-  globalThis.crypto.getRandomValues(b);
-  b[6] = (b[6]! & 0x0f) | 0x40; // version 4
-  b[8] = (b[8]! & 0x3f) | 0x80; // RFC 4122 variant
+/**
+ * The 2.25 UID (PS3.5 B.2) of the UUID made of `bits` (at least 16 bytes; the first 16 are used) with the
+ * RFC 9562 `version` and variant bits set: at most 44 characters, no leading zero.
+ */
+export function uuidUid(bits: Uint8Array, version: number): string {
+  if (bits.length < 16) throw new MasamError(`a UUID needs 16 bytes, got ${bits.length}`);
+  const b = bits.slice(0, 16);
+  b[6] = (b[6]! & 0x0f) | (version << 4);
+  b[8] = (b[8]! & 0x3f) | 0x80; // RFC 9562 variant
   let n = 0n;
   for (const x of b) n = (n << 8n) | BigInt(x);
   return `2.25.${n}`;
+}
+
+/** A new UID under 2.25 (PS3.5 B.2): the decimal value of a random version-4 UUID. */
+export function newUid(): string {
+  return uuidUid(globalThis.crypto.getRandomValues(new Uint8Array(16)), 4);
 }
 
 // ---- Element encoding: explicit VR little endian, explicit lengths everywhere (PS3.5 §7.1.2, §7.5) ----
@@ -360,8 +368,8 @@ const norm = (v: Lps) => Math.hypot(v[0], v[1], v[2]);
  * - No foreground at all: every foreground class becomes a segment with one empty frame (slice 0), as
  *   highdicom does, rather than writing nothing. A SEG needs at least one segment and one frame, and an
  *   explicit "found nothing" result is what a DICOM pipeline waiting for this object needs; `empty` says so.
- * - UIDs: new SOPInstanceUID, SeriesInstanceUID and DimensionOrganizationUID under 2.25 (random UUIDs, no
- *   registered root needed); study, frame of reference, patient and study attributes are copied (the latter
+ * - UIDs: SOPInstanceUID, SeriesInstanceUID and DimensionOrganizationUID from `options.uid`, in that order
+ *   (default: random 2.25 UUIDs, no registered root needed); study, frame of reference, patient and study attributes are copied (the latter
  *   byte for byte with their SpecificCharacterSet). Our own text is UTF-8 under ISO_IR 192, Latin-1 under ISO_IR 100,
  *   else ASCII ('?' for what the character set cannot hold).
  * @throws MasamError naming `options.name` or the source file: a label map off the series grid, a value that is
