@@ -11,6 +11,7 @@ import { type DType, hostTensor } from '../../src/core/index.js';
 import { Rng } from '../../src/core/rng.js';
 import { concatBytes } from '../../src/io/bytes.js';
 import { serializeNifti } from '../../src/io/nifti.js';
+import { serializeNrrd } from '../../src/io/nrrd.js';
 import { writePth } from '../../src/io/pth.js';
 import { writeSafetensors } from '../../src/io/safetensors.js';
 import type { Volume } from '../../src/io/volume.js';
@@ -85,6 +86,55 @@ export function niftiSeeds(): Uint8Array[] {
 export function niftiGzSeeds(): Uint8Array[] {
   const files = readdirSync(join(FIXTURES, 'nifti')).filter((f) => f.endsWith('.nii.gz'));
   return [...files.map((f) => fixture('nifti', f)), ...generatedNifti(true), niftiBomb()];
+}
+
+/** A .nrrd of header lines, the blank line and `data`. */
+function nrrdText(lines: readonly string[], data: Uint8Array | string): Uint8Array {
+  const body = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  return concatBytes([new TextEncoder().encode(`${lines.join('\n')}\n\n`), body]);
+}
+
+/**
+ * NRRD files: masam's writer (uint8/uint16/float/int16, raw and gzip), a Slicer-style big-endian header
+ * with segment keys, a CRLF ascii file with spacings, and a gzip bomb whose sizes declare 10 bytes.
+ */
+export function nrrdSeeds(): Uint8Array[] {
+  const rng = new Rng(3);
+  const bigEndian = new Uint8Array(4 * 24);
+  for (let i = 0; i < 24; i++) new DataView(bigEndian.buffer).setInt32(4 * i, ((i * 7919) % 50) - 20, false);
+  const slicer = [
+    'NRRD0004',
+    '# Complete NRRD file format specification at:',
+    'type: int',
+    'dimension: 3',
+    'space: left-posterior-superior',
+    'sizes: 4 3 2',
+    'space directions: (0.7,0,0) (0,0.7,0.1) (0,0,2.5)',
+    'kinds: domain domain domain',
+    'endian: big',
+    'encoding: raw',
+    'space origin: (-120.5,80,-33)',
+    'Segment0_Name:=liver',
+    'Segment0_LabelValue:=1',
+  ];
+  const ascii = [
+    'NRRD0004',
+    'type: double',
+    'dimension: 3',
+    'sizes: 2 2 2',
+    'spacings: 0.5 nan 3',
+    'encoding: text',
+  ];
+  const bombHeader = ['NRRD0004', 'type: uint8', 'dimension: 3', 'sizes: 1 1 10', 'encoding: gzip'];
+  return [
+    serializeNrrd(volume('uint8', [6, 5, 4], rng)),
+    serializeNrrd(volume('uint16', [5, 4, 3], rng), { encoding: 'gzip' }),
+    serializeNrrd(volume('float32', [4, 3, 2], rng)),
+    serializeNrrd(volume('int16', [3, 3, 3], rng), { encoding: 'gzip', type: 'int16' }),
+    nrrdText(slicer, bigEndian),
+    new TextEncoder().encode(`${ascii.join('\r\n')}\r\n\r\n1 -2.5 3e2\n.5 nan INF -inf 7\n`),
+    nrrdText(bombHeader, gzipMember(deflatedZeros(256))),
+  ];
 }
 
 function synthSlice(k: number, ts: string, rows = 6, columns = 5): Uint8Array {

@@ -9,6 +9,7 @@ import { promptsForVolume } from '../../src/infer/prompts.js';
 import { dicomSeriesToVolume, groupDicomSeries, parseDicomAsync } from '../../src/io/dicom.js';
 import { gunzip } from '../../src/io/gzip.js';
 import { parseNifti } from '../../src/io/nifti.js';
+import { parseNrrd } from '../../src/io/nrrd.js';
 import { readPthTensors } from '../../src/io/pth.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { readZip, writeStoredZip } from '../../src/io/zip.js';
@@ -113,6 +114,14 @@ export const TARGETS: readonly FuzzTarget[] = [
     seeds: seeds.niftiGzSeeds,
     mutate: mutateBytes,
     run: async (b) => parseNifti(b, 'fuzz.nii.gz'),
+  },
+  {
+    name: 'nrrd',
+    what: 'NRRD .nrrd, raw/gzip/ascii (parseNrrd with a 4 MiB cap)',
+    seeds: seeds.nrrdSeeds,
+    mutate: mutateBytes,
+    declaredBytes: INFLATE_CAP,
+    run: async (b) => parseNrrd(b, 'fuzz.nrrd', { maxBytes: INFLATE_CAP }),
   },
   {
     name: 'dicom',
