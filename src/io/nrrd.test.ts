@@ -193,7 +193,7 @@ describe('NRRD', () => {
     assert.deepEqual((v.source?.header?.['keys'] as Record<string, string>)['Segment0_Name'], 'liver');
   });
 
-  it("reads 'space dimension: 3' as LPS and 'spacings' without a space as L, P, S axes", () => {
+  it("reads 'space dimension: 3' as LPS, 'spacings' without a space as L, P, S axes, and LAS", () => {
     const dim = parseNrrd(
       nrrdFile(
         base('space dimension: 3', 'space directions: (2, 0, 0) (0,3,0)  ( 0,0,4 )', 'space origin: (5,6,7)'),
@@ -212,6 +212,22 @@ describe('NRRD', () => {
     assert.equal(spaced.affine[0][0], -0.5);
     assert.equal(spaced.affine[1][1], -1);
     assert.equal(spaced.affine[2][2], 3);
+    const las = parseNrrd(
+      nrrdFile(
+        base(
+          'space: left-anterior-superior',
+          'space directions: (2,0,0) (0,3,0) (0,0,4)',
+          'space origin: (5,6,7)',
+        ),
+        EIGHT,
+      ),
+      'las.nrrd',
+    );
+    assert.deepEqual(las.affine.slice(0, 3), [
+      [-2, 0, 0, -5],
+      [0, 3, 0, 6],
+      [0, 0, 4, 7],
+    ]);
   });
 
   it('reads ascii (text) values, nan and inf included, and CRLF headers', () => {
@@ -243,6 +259,12 @@ describe('NRRD', () => {
     );
     assert.equal(v.dtype, 'float64');
     assert.equal(v.data[0], 4294967295);
+    const back = parseNrrd(serializeNrrd(v, { type: 'uint32' }), 'u32-again.nrrd');
+    assert.deepEqual(back.data, v.data);
+    assert.match(
+      new TextDecoder().decode(serializeNrrd(v, { type: 'uint32' }).subarray(0, 40)),
+      /type: uint32/,
+    );
   });
 
   describe('refuses', () => {
