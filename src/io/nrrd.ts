@@ -329,17 +329,12 @@ function nrrdAffine(fields: ReadonlyMap<string, string>, source: string): Affine
     columns = spacings.map((s, axis) => [0, 1, 2].map((r) => (r === axis ? s : 0)));
   }
   const originText = fields.get('space origin');
-  const origin = (originText === undefined ? null : parseVector(originText, 3, 'space origin', source)) ?? [
-    0, 0, 0,
-  ];
-  // `+ 0` turns the -0 of a negated zero into 0.
-  const row = (r: number) =>
-    [0, 1, 2, 3].map((c) => toRas[r]! * (c < 3 ? columns[c]![r]! : origin[r]!) + 0) as [
-      number,
-      number,
-      number,
-      number,
-    ];
+  const origin = originText === undefined ? null : parseVector(originText, 3, 'space origin', source);
+  const row = (r: number): [number, number, number, number] => {
+    const sign = toRas[r]!;
+    const at = (v: number) => sign * v + 0; // `+ 0` turns the -0 of a negated zero into 0
+    return [at(columns[0]![r]!), at(columns[1]![r]!), at(columns[2]![r]!), at(origin?.[r] ?? 0)];
+  };
   return checkAffine([row(0), row(1), row(2), [0, 0, 0, 1]], source, 'space directions');
 }
 
