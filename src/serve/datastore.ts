@@ -6,7 +6,7 @@ import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../api/files.js';
 import { isGzip } from '../io/gzip.js';
-import { parseNifti } from '../io/nifti.js';
+import { parseNifti, serializeNifti } from '../io/nifti.js';
 import type { Volume } from '../io/volume.js';
 import { ServeError } from './serve_error.js';
 
@@ -76,7 +76,11 @@ export interface Datastore {
   /** The label of image `id` under `tag` as a file to download. */
   labelFile(id: string, tag: string): Promise<{ name: string; bytes: Uint8Array }>;
   addImage(id: string, bytes: Uint8Array): Promise<string>;
-  saveLabel(id: string, tag: string, bytes: Uint8Array): Promise<string>;
+  /**
+   * Stores `label`, a label map already checked to lie on image `id`'s grid (uploaded_label.ts), under
+   * `tag`; `classNames[v]` names label value v (0: background).
+   */
+  saveLabel(id: string, tag: string, label: Volume, classNames: readonly string[]): Promise<string>;
 }
 
 export class LocalDatastore implements Datastore {
@@ -159,16 +163,13 @@ export class LocalDatastore implements Datastore {
     return id;
   }
 
-  /** Stores a label of image `id` under `tag`, after checking it covers the image's grid. */
-  async saveLabel(id: string, tag: string, bytes: Uint8Array): Promise<string> {
+  /** Stores a label of image `id` under `tag` as `labels/<tag>/<id>.nii.gz` (class names are not kept). */
+  async saveLabel(id: string, tag: string, label: Volume): Promise<string> {
     checkId(tag, 'tag');
-    const image = await this.readImage(id);
-    const label = parseUploadedNifti(bytes, `label of '${id}'`, this.maxNiftiBytes);
-    const [a, b] = [image.shape.slice(0, 3).join('×'), label.shape.slice(0, 3).join('×')];
-    if (a !== b) throw new ServeError(400, `label of '${id}': its grid ${b} is not the image's ${a}`);
+    await this.image(id);
     const dir = this.labelDir(tag);
     await mkdir(dir, { recursive: true });
-    await this.store(dir, id, bytes);
+    await this.store(dir, id, serializeNifti(label, { gzip: true }));
     return id;
   }
 

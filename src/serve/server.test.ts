@@ -225,7 +225,9 @@ describe('masam serve (MONAI Label protocol)', () => {
     const all = (await (await fetch(`${server.url}/datastore/?output=all`)).json()) as DatastoreAnswer;
     assert.deepEqual(all.objects.case1.labels, { final: { ext: '.nii.gz', info: {} } });
     const back = await fetch(`${server.url}/datastore/label?label=case1&tag=final`);
-    assert.deepEqual(new Uint8Array(await back.arrayBuffer()), label);
+    const stored = parseNifti(new Uint8Array(await back.arrayBuffer()), 'stored label');
+    assert.deepEqual(stored.data, new Uint8Array(ct.data.length).fill(1));
+    assert.deepEqual(stored.affine, parseNifti(ctBytes, 'image').affine); // as stored: float32
     await errorOf(await fetch(`${server.url}/datastore/label?label=case1&tag=original`), 404);
     // Labelled now: Next Sample has nothing left.
     assert.deepEqual(

@@ -14,18 +14,20 @@
 // never takes the server down.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { MasamError } from '../core/errors.js';
 import { promptsForVolume } from '../infer/prompts.js';
-import { serializeNifti } from '../io/nifti.js';
 import type { Volume } from '../io/volume.js';
 import { type Datastore, FINAL_TAG, LocalDatastore, checkId, parseUploadedNifti } from './datastore.js';
 import { DicomWebDatastore } from './dicomweb_datastore.js';
 import { hasPrompts, promptsFromParams } from './infer_params.js';
 import { ModelRunner, type ServedModel } from './model_runner.js';
+import { type ResultFile, resultFile, resultFormat } from './result_file.js';
 import { ServeError } from './serve_error.js';
 import { SessionStore } from './sessions.js';
+import { readUploadedLabel } from './uploaded_label.js';
 
 export interface ServeOptions {
   readonly models: readonly ServedModel[];
@@ -33,6 +35,11 @@ export interface ServeOptions {
   readonly datastore: string;
   /** A DICOMweb server's base URL: the datastore is its series (dicomweb_datastore.ts). */
   readonly studies?: string;
+  /**
+   * Web origins (e.g. an OHIF viewer's `https://ohif.example.org`, or '*') whose pages may call the server
+   * (CORS); none by default, so a page elsewhere cannot read results.
+   */
+  readonly corsOrigins?: readonly string[];
   /** Requests must carry `Authorization: Bearer <token>` (all but /auth/ and /auth/token). */
   readonly token?: string;
   /** Largest request body (and uploaded file), bytes; default 512 MiB. */
@@ -48,8 +55,6 @@ export interface ServeOptions {
   /** Shown in /info/. */
   readonly version: string;
 }
-
-const RESULT_FILE = 'label.nii.gz';
 
 /** Active-learning strategies: which unlabelled image (no "final" label) Slicer's Next Sample gets. */
 const STRATEGIES: Readonly<Record<string, string>> = {
@@ -138,14 +143,14 @@ function bearerMatches(header: string | undefined, token: string): boolean {
 }
 
 /** A multipart/form-data body of a `params` JSON part and the label map (MONAI Label's output=all). */
-function multipartResult(params: unknown, nifti: Uint8Array): { type: string; body: Buffer } {
-  const boundary = `masam-${createHash('sha256').update(nifti).digest('hex').slice(0, 32)}`;
+function multipartResult(params: unknown, file: ResultFile): { type: string; body: Buffer } {
+  const boundary = `masam-${createHash('sha256').update(file.bytes).digest('hex').slice(0, 32)}`;
   const head = (disposition: string, type: string) =>
     `--${boundary}\r\nContent-Disposition: form-data; ${disposition}\r\nContent-Type: ${type}\r\n\r\n`;
   const body = Buffer.concat([
     Buffer.from(head('name="params"', 'application/json') + JSON.stringify(params) + '\r\n'),
-    Buffer.from(head(`name="image"; filename="${RESULT_FILE}"`, 'application/gzip')),
-    Buffer.from(nifti.buffer, nifti.byteOffset, nifti.byteLength),
+    Buffer.from(head(`name="image"; filename="${file.name}"`, file.contentType)),
+    Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength),
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
   return { type: `multipart/form-data; boundary=${boundary}`, body };
@@ -174,6 +179,16 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
   await app.register(multipart, {
     limits: { fileSize: maxBody, files: 4, fields: 16, fieldSize: 1024 * 1024, parts: 20 },
   });
+  if (options.corsOrigins?.length) {
+    const origins = options.corsOrigins;
+    await app.register(cors, {
+      origin: origins.includes('*') ? '*' : [...origins],
+      methods: ['GET', 'POST', 'PUT', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Accept'],
+      exposedHeaders: ['Content-Disposition'],
+      maxAge: 600,
+    });
+  }
   // /auth/token takes a login form; its password is the token (Slicer's MONAILabel asks for both).
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
@@ -195,7 +210,8 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
 
   const token = options.token;
   app.addHook('onRequest', async (request) => {
-    if (!token) return;
+    // A CORS preflight carries no credentials by design; it is answered by @fastify/cors, never routed.
+    if (!token || request.method === 'OPTIONS') return;
     const path = request.url.split('?')[0]!.replace(/\/+$/, '');
     if (path === '/auth' || path === '/auth/token') return;
     if (!bearerMatches(request.headers.authorization, token)) {
@@ -257,6 +273,7 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
       throw new ServeError(400, `output must be image, json, all or dicom_seg, not '${output}'`);
     const form = await readForm(request, ['file']);
     const params = paramsOf(form);
+    const format = resultFormat(params);
     const file = form.files['file'];
     const imageId = queryString(request, 'image');
     const sessionId = queryString(request, 'session_id');
@@ -310,7 +327,6 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
       throw err;
     }
     const result = outcome.result;
-    const nifti = serializeNifti(result.labels, { gzip: true });
     const resultParams = {
       model: served.name,
       label_names: labelNames(served),
@@ -331,13 +347,14 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
         .header('Content-Disposition', `attachment; filename="${seg.seriesInstanceUID}.dcm"`)
         .send(Buffer.from(seg.bytes.buffer, seg.bytes.byteOffset, seg.bytes.byteLength));
     }
+    const labelFile = resultFile(result.labels, format);
     if (output === 'image') {
       return reply
-        .type('application/gzip')
-        .header('Content-Disposition', `attachment; filename="${RESULT_FILE}"`)
-        .send(Buffer.from(nifti.buffer, nifti.byteOffset, nifti.byteLength));
+        .type(labelFile.contentType)
+        .header('Content-Disposition', `attachment; filename="${labelFile.name}"`)
+        .send(Buffer.from(labelFile.bytes.buffer, labelFile.bytes.byteOffset, labelFile.bytes.byteLength));
     }
-    const { type, body } = multipartResult(resultParams, nifti);
+    const { type, body } = multipartResult(resultParams, labelFile);
     return reply.type(type).send(body);
   });
 
@@ -405,12 +422,21 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
   app.put('/datastore/label', async (request) => {
     const id = queryString(request, 'image');
     if (!id) throw new ServeError(400, 'give ?image=<id>');
-    const tag = queryString(request, 'tag') ?? FINAL_TAG;
+    const tag = checkId(queryString(request, 'tag') ?? FINAL_TAG, 'tag');
     const form = await readForm(request, ['label']);
-    paramsOf(form);
-    const label = form.files['label'];
-    if (!label) throw new ServeError(400, 'no "label" part: upload the label map as multipart field "label"');
-    return { image: id, label: await datastore.saveLabel(id, tag, label.bytes) };
+    const params = paramsOf(form);
+    const file = form.files['label'];
+    if (!file) throw new ServeError(400, 'no "label" part: upload the label map as multipart field "label"');
+    const image = await datastore.readImage(id);
+    const { label, classNames } = readUploadedLabel(
+      file.bytes,
+      file.filename,
+      image,
+      params,
+      `label '${file.filename}' of image '${id}'`,
+      maxNifti,
+    );
+    return { image: id, label: await datastore.saveLabel(id, tag, label, classNames) };
   });
 
   app.put('/session/', async (request) => {

@@ -14,7 +14,7 @@ import { version } from '../version.js';
 const USAGE = withExamples(
   [
     'Usage: masam serve --models <dir> [--port N] [--host 127.0.0.1] [--token T]',
-    '                   [--datastore <folder> | --studies <DICOMweb URL>]',
+    '                   [--datastore <folder> | --studies <DICOMweb URL>] [--cors-origin <origin>]…',
     '',
     "Serves exported masam models over the MONAI Label REST protocol, for 3D Slicer's MONAILabel module",
     "(and OHIF's MONAI Label mode): GET /info/, POST /infer/<model>, the datastore (/datastore/) and sessions",
@@ -30,6 +30,8 @@ const USAGE = withExamples(
     '  --studies <URL>      a DICOMweb server instead (QIDO/WADO/STOW-RS): its series are the images, and',
     '                       /infer/<model>?image=<SeriesInstanceUID>&output=dicom_seg stores a DICOM-SEG there',
     '  --token T            require "Authorization: Bearer T" on every request',
+    '  --cors-origin O      let pages of web origin O (e.g. your OHIF viewer, http://ohif.local:3000; or *)',
+    '                       call the server from the browser; repeat for more origins',
     '  --timeout S          seconds one inference may take, waiting included (default 300)',
     '  --max-body-mb N      largest request body in MiB (default 512)',
     '  --threads N          ONNX Runtime intra-op threads per model (default: all cores)',
@@ -37,6 +39,7 @@ const USAGE = withExamples(
   [
     'masam serve --models models/ --datastore studies/',
     'masam serve --models runs/pancreas --port 8000 --host 0.0.0.0 --token s3cret',
+    'masam serve --models models/ --studies http://127.0.0.1:8042/dicom-web --cors-origin http://127.0.0.1:3000',
   ],
 );
 
@@ -125,6 +128,7 @@ export const serve: Command = {
         timeout: { type: 'string' },
         'max-body-mb': { type: 'string' },
         threads: { type: 'string' },
+        'cors-origin': { type: 'string', multiple: true },
       },
       allowPositionals: false,
       strict: true,
@@ -146,12 +150,19 @@ export const serve: Command = {
     const threads = values.threads === undefined ? undefined : positive('threads', values.threads, 1);
     if (threads !== undefined && !Number.isInteger(threads))
       throw new UsageError('--threads must be an integer');
+    const corsOrigins = values['cors-origin'] ?? [];
+    for (const o of corsOrigins)
+      if (o !== '*' && !/^https?:\/\/[^/\s]+$/i.test(o))
+        throw new UsageError(
+          `--cors-origin must be * or an origin such as http://host:3000 (no path), got '${o}'`,
+        );
     const { models, opened } = await openServedModels(values.models, threads);
     const app = await buildServer({
       models,
       datastore: resolve(values.datastore ?? 'masam-datastore'),
       ...(values.studies ? { studies: values.studies } : {}),
       ...(values.token ? { token: values.token } : {}),
+      ...(corsOrigins.length ? { corsOrigins } : {}),
       timeoutSeconds,
       maxBodyBytes,
       version,
