@@ -33,8 +33,8 @@ describe('readUploadedLabel', () => {
       'test',
       MAX,
     );
-    assert.deepEqual(Array.from(fromNrrd.label.data), Array.from(values));
-    assert.deepEqual(Array.from(fromNifti.label.data), Array.from(values));
+    assert.deepEqual(Array.from(fromNrrd.label.data as Uint8Array), Array.from(values));
+    assert.deepEqual(Array.from(fromNifti.label.data as Uint8Array), Array.from(values));
   });
 
   it('names classes from label_info or label_names, the rest "label <v>"', () => {
