@@ -81,7 +81,7 @@ export function isDicom(bytes: Uint8Array): boolean {
   );
 }
 
-interface ParsedFile {
+export interface ParsedFile {
   readonly ds: DataSet;
   readonly tsUid: string;
   readonly ts: TransferSyntax;
@@ -183,7 +183,8 @@ function inflateDataSet(bytes: Uint8Array, position: number, source: string, max
   }
 }
 
-function parseFile(bytes: Uint8Array, source: string, options: DicomReadOptions): ParsedFile {
+/** A Part 10 file's data set: transfer syntax checked, a deflated data set inflated within bounds. */
+export function parseFile(bytes: Uint8Array, source: string, options: DicomReadOptions): ParsedFile {
   if (!isDicom(bytes)) {
     throw new FormatError(source, "not a DICOM Part 10 file (no 'DICM' marker at byte 128)");
   }
