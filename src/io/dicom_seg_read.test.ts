@@ -197,9 +197,9 @@ describe('parseDicomSeg + segToLabelVolume on what serializeDicomSeg writes', ()
       { number: 2, label: 'tumour' },
       { number: 1, label: 'liver' },
     ];
-    // The tumour frame is stored first, the liver frame (a superset of it) after: order must not matter.
+    // The tumour frame is stored first, the liver frame overlapping it after: the order must not matter.
     const seg = handMade(written, segments, [
-      { segment: 2, k: 1, pixels: [4, 5, 29] },
+      { segment: 2, k: 1, pixels: [4, 5, 20, 29] },
       { segment: 1, k: 1, pixels: [3, 4, 5, 6] },
       { segment: 1, k: 4, pixels: [0] },
     ]);
@@ -211,6 +211,7 @@ describe('parseDicomSeg + segToLabelVolume on what serializeDicomSeg writes', ()
       [4, 2],
       [5, 2],
       [6, 1],
+      [20, 2],
       [29, 2],
     ] as const)
       want[PLANE + p] = v;
