@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { TS, words16, writeDicom } from '../../test/dicom_synth.js';
 import { FormatError, MasamError } from '../core/errors.js';
 import { type DicomSlice, dicomSeriesToVolume, parseDicom } from './dicom.js';
-import { serializeDicomSeg } from './dicom_seg.js';
+import { SEGMENTATION_STORAGE, serializeDicomSeg } from './dicom_seg.js';
 import {
   type DicomSegDataset,
   type DicomSegFrame,
@@ -318,6 +318,24 @@ describe('parseDicomSeg refusals', () => {
     rejects(renameAll(seg.bytes, 0x0062000a, 0x006200ff), /frame 1 has no ReferencedSegmentNumber/);
     const unplaced = renameAll(renameAll(seg.bytes, 0x00089124, 0x000891ff), 0x00209113, 0x002091ff);
     rejects(unplaced, /frame 1 has neither a ReferencedSOPInstanceUID .* nor an ImagePositionPatient/);
+  });
+
+  it('refuses every truncation of a SEG with a FormatError naming the file', () => {
+    for (let end = 0; end < seg.bytes.length; end += 7) rejects(seg.bytes.slice(0, end), /^bad\.dcm: /);
+  });
+
+  it('refuses an implicit VR element whose length runs past the end of the file', () => {
+    const implicit = writeDicom({
+      rows: 1,
+      columns: 1,
+      transferSyntax: TS.implicitLE,
+      pixelData: words16([0]),
+      attrs: { '00080016': SEGMENTATION_STORAGE },
+    });
+    // Implicit VR (0008,0016): tag, then a 4-byte length (28: the UID and its padding NUL).
+    const at = find(implicit, [0x08, 0x00, 0x16, 0x00, 28, 0, 0, 0]);
+    new DataView(implicit.buffer).setUint32(at + 4, 0x00680000 + 28, true);
+    rejects(implicit, /^bad\.dcm: malformed DICOM-SEG data set: .*past end of buffer/);
   });
 
   it('refuses Pixel Data shorter than frames × rows × columns bits', () => {

@@ -289,7 +289,8 @@ export function parseDicomSeg(
   try {
     return readDataset(bytes, source, options);
   } catch (e) {
-    // dicom-parser throws strings when a value runs past the end of the data.
+    // dicom-parser throws strings when a value runs past the end of the data (an implicit VR element whose
+    // length points past the end of the file is kept, not refused, by its parser).
     if (typeof e === 'string') throw new FormatError(source, `malformed DICOM-SEG data set: ${e}`);
     throw e;
   }
