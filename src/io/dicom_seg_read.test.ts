@@ -170,6 +170,20 @@ describe('parseDicomSeg + segToLabelVolume on what serializeDicomSeg writes', ()
     assert.deepEqual(label.spacing, written.spacing);
   });
 
+  it('decodes class names beyond ASCII: UTF-8 under ISO_IR 192, Latin-1 under ISO_IR 100', () => {
+    const info = written.source!.dicom!;
+    const names = ['background', 'Gef\u00e4\u00df', 'Milz (\u813e\u81d3)', 'kidney'];
+    const utf8 = serializeDicomSeg(labels, info, { classNames: names });
+    assert.deepEqual(segToLabelVolume(parseDicomSeg(utf8.bytes, 'utf8.dcm'), written).classNames, names);
+    const latinNames = ['background', 'Gef\u00e4\u00df', 'Milz', 'Niere'];
+    const latin1 = { ...info, specificCharacterSet: 'ISO_IR 100' };
+    const latin = serializeDicomSeg(labels, latin1, { classNames: latinNames });
+    assert.deepEqual(
+      parseDicomSeg(latin.bytes, 'latin1.dcm').segments.map((s) => s.label),
+      latinNames.slice(1),
+    );
+  });
+
   it('places frames by ImagePositionPatient when they reference no source image, in any stored order', () => {
     const byPosition = { ...parsed, frames: parsed.frames.map(withoutReference) };
     assert.deepEqual(segToLabelVolume(byPosition, written).label.data, labels.data);

@@ -76,6 +76,24 @@ function text(ds: DataSet, tag: number): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
+/**
+ * A text value decoded by the data set's SpecificCharacterSet: UTF-8 under ISO_IR 192 (what masam writes for
+ * names beyond ASCII), else one character per byte (ASCII, ISO_IR 100 Latin-1); padding trimmed.
+ */
+function decodedText(ds: DataSet, tag: number, charset: string | undefined): string | undefined {
+  const el = ds.elements[tagKey(tag)];
+  if (!el || el.length === 0 || el.items) return undefined;
+  const bytes = ds.byteArray.subarray(
+    el.dataOffset,
+    Math.min(el.dataOffset + el.length, ds.byteArray.length),
+  );
+  const utf8 = charset?.split('\\').includes('ISO_IR 192') ?? false;
+  const value = utf8
+    ? new TextDecoder().decode(bytes)
+    : Array.from(bytes, (b) => String.fromCharCode(b)).join('');
+  return value.replace(/^[\0 ]+|[\0 ]+$/g, '') || undefined;
+}
+
 /** A DS attribute with exactly `count` numbers; absent → undefined. */
 function decimals(
   ds: DataSet,
@@ -112,6 +130,7 @@ function masamClassIndex(segment: DataSet): number | undefined {
 }
 
 function readSegments(ds: DataSet, source: string): DicomSegSegmentInfo[] {
+  const charset = text(ds, 0x00080005);
   const list = items(ds, 0x00620002);
   if (list.length === 0)
     throw new FormatError(source, 'no SegmentSequence (0062,0002): the SEG has no segments');
@@ -126,7 +145,7 @@ function readSegments(ds: DataSet, source: string): DicomSegSegmentInfo[] {
     const classIndex = masamClassIndex(s);
     return {
       number,
-      label: text(s, 0x00620005)?.trim() || `segment ${number}`,
+      label: decodedText(s, 0x00620005, charset) ?? `segment ${number}`,
       ...(classIndex !== undefined ? { classIndex } : {}),
     };
   });
