@@ -2,7 +2,8 @@
 // process on 127.0.0.1 with the bundled demo model and a temporary datastore, uploads the demo's phantom CT
 // (seed 42, 128×128×48, as `masam demo` makes it), then times POST /infer/<model>?image=<id> over HTTP,
 // NIfTI answer included: sequential requests (median and p90), and 20 at once on the same image (the server
-// runs one model run at a time per model, so the rest wait in its queue).
+// runs one model run at a time per model, so the rest wait in its queue); and the request OHIF's MONAI Label
+// mode sends (output=image, a raw uint8 NRRD answer).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -83,10 +84,32 @@ export async function measureServe(plan: ServeBenchPlan): Promise<BenchResult> {
       return { seconds, inferSeconds: latencies['infer']!, queuedSeconds: latencies['queued']! };
     };
 
+    /** Seconds of one /infer as OHIF's MonaiLabelClient sends it, answer read. */
+    const inferAsOhif = async (): Promise<number> => {
+      const body = new FormData();
+      body.append(
+        'params',
+        JSON.stringify({ result_extension: '.nrrd', result_dtype: 'uint8', result_compress: false }),
+      );
+      const t0 = performance.now();
+      const res = await fetch(`${url}/infer/${name}?image=${IMAGE_ID}&output=image`, {
+        method: 'POST',
+        body,
+      });
+      const bytes = await res.arrayBuffer();
+      if (res.status !== 200 || bytes.byteLength < 128 * 128 * 48)
+        throw new Error(
+          `serve bench: OHIF-style /infer answered ${res.status} with ${bytes.byteLength} bytes`,
+        );
+      return (performance.now() - t0) / 1000;
+    };
+
     await infer();
     const sequential: Timed[] = [];
     for (let i = 0; i < plan.sequential; i++) sequential.push(await infer());
     const seqSeconds = sequential.map((t) => t.seconds).sort((a, b) => a - b);
+    const ohifSeconds: number[] = [];
+    for (let i = 0; i < plan.sequential; i++) ohifSeconds.push(await inferAsOhif());
 
     const started = performance.now();
     const together = await Promise.all(Array.from({ length: plan.concurrent }, infer));
@@ -112,6 +135,12 @@ export async function measureServe(plan: ServeBenchPlan): Promise<BenchResult> {
         value: median(sequential.map((t) => t.inferSeconds)),
         unit: 's',
         note: "median of the sequential answers' params.latencies.infer (the model run alone)",
+      },
+      {
+        name: 'serve_infer_ohif_nrrd_latency_s',
+        value: median(ohifSeconds),
+        unit: 's',
+        note: `median of ${m} sequential POST /infer/${name}?image=<id>&output=image with OHIF's params (raw uint8 NRRD answer)`,
       },
       {
         name: `serve_concurrent${n}_s`,
