@@ -32,6 +32,8 @@ export const TAG = {
 } as const;
 
 const DICOM_JSON = 'application/dicom+json';
+/** STOW-RS FailureReason of an instance the server already holds (PS3.7 C.5 "Duplicate SOP instance"). */
+const DUPLICATE_SOP_INSTANCE = 0x0111;
 
 export class DicomWebClient {
   /** `baseUrl`: the DICOMweb root, e.g. http://127.0.0.1:8042/dicom-web (Orthanc's plugin). */
@@ -39,7 +41,12 @@ export class DicomWebClient {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
-  private async request(path: string, init: RequestInit): Promise<Response> {
+  /** `path` fetched; an answer other than 2xx (or one of `alsoAccepted`) is a ServeError 502. */
+  private async request(
+    path: string,
+    init: RequestInit,
+    alsoAccepted: readonly number[] = [],
+  ): Promise<Response> {
     const url = `${this.baseUrl}${path}`;
     let res: Response;
     try {
@@ -48,7 +55,7 @@ export class DicomWebClient {
       const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
       throw new ServeError(502, `DICOMweb server ${url}: ${cause}`);
     }
-    if (!res.ok && res.status !== 204) {
+    if (!res.ok && !alsoAccepted.includes(res.status)) {
       const text = (await res.text().catch(() => '')).slice(0, 300);
       throw new ServeError(
         502,
@@ -99,18 +106,31 @@ export class DicomWebClient {
   }
 
   /**
-   * STOW-RS: stores Part 10 `instances`. @throws ServeError 502 when the server refuses any of them
-   * (its FailedSOPSequence, with the reasons, PS3.18 §10.5.3).
+   * STOW-RS: stores Part 10 `instances`. An instance the server already holds counts as stored: Orthanc
+   * answers 200 and lists it as stored again (keeping the first copy); a server that lists it in its
+   * FailedSOPSequence as a duplicate (FailureReason 0111H, PS3.7 C.5), with 409 Conflict when nothing else
+   * was stored, is taken the same way. @throws ServeError 502 when the server refuses any instance for
+   * another reason (its FailedSOPSequence, with the reasons, PS3.18 §10.5.3) or answers another error
    */
   async store(instances: readonly Uint8Array[]): Promise<void> {
     const { contentType, body } = buildMultipartRelated(instances, 'application/dicom');
-    const res = await this.request('/studies', {
-      method: 'POST',
-      headers: { 'content-type': contentType, accept: DICOM_JSON },
-      body: new Uint8Array(body),
-    });
+    const res = await this.request(
+      '/studies',
+      {
+        method: 'POST',
+        headers: { 'content-type': contentType, accept: DICOM_JSON },
+        body: new Uint8Array(body),
+      },
+      [409],
+    );
     const answer = (await res.json().catch(() => ({}))) as DicomJson;
-    const failed = jsonItems(answer, TAG.FailedSOPSequence);
+    const refused = jsonItems(answer, TAG.FailedSOPSequence);
+    if (res.status === 409 && refused.length === 0)
+      throw new ServeError(
+        502,
+        `DICOMweb server ${this.baseUrl}/studies: HTTP 409 Conflict, no reason given`,
+      );
+    const failed = refused.filter((f) => Number(jsonString(f, TAG.FailureReason)) !== DUPLICATE_SOP_INSTANCE);
     if (failed.length > 0) {
       const reasons = failed.map(
         (f) => `${jsonString(f, '00081155')}: reason ${jsonString(f, TAG.FailureReason)}`,

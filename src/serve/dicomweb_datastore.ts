@@ -1,10 +1,12 @@
 // The datastore of `masam serve --studies <DICOMweb URL>`: the images are the series of a PACS, listed
 // through QIDO-RS and read through WADO-RS, each named by its SeriesInstanceUID (a UID is a valid id: digits
 // and dots). A result stored with output=dicom_seg goes back through STOW-RS as a DICOM-SEG of its series
-// (io/dicom_seg.ts, as `masam segment --output x.dcm` writes), in the same study; the listing shows each
-// image's SEGs, found through their ReferencedSeriesSequence, under the tag 'original' (MONAI Label's tag
-// for a model's result, as opposed to 'final', a label a user saved). Uploading images or labels is not
-// done here: a PACS takes DICOM from its own senders.
+// (io/dicom_seg.ts, as `masam segment --output x.dcm` writes), in the same study, and so does a label a user
+// saves (PUT /datastore/label), its tag in the SeriesDescription ('masam label final'). The listing shows
+// each image's SEGs, found through their ReferencedSeriesSequence: a saved label under its tag, a model's
+// result under 'original' (MONAI Label's tag for it). A SEG's UIDs derive from its content
+// (content_uids.ts), so storing the same result twice leaves one instance in the PACS. Uploading images is
+// not done here: a PACS takes DICOM from its own senders.
 import type { DicomSeriesInfo } from '../io/dicom_seg.js';
 import { serializeDicomSeg } from '../io/dicom_seg.js';
 import { serializeNifti } from '../io/nifti.js';
@@ -16,12 +18,17 @@ import {
   FINAL_TAG,
   checkId,
 } from './datastore.js';
+import { contentUids } from './content_uids.js';
 import { type DicomJson, DicomWebClient, TAG, jsonItems, jsonString } from './dicomweb_client.js';
 import { ServeError } from './serve_error.js';
 
 /** The tag of the SEGs the server stored (a model's result). */
 export const RESULT_TAG = 'original';
 const SEG_MODALITY = 'SEG';
+/** The SeriesDescription of a saved label: this, then its tag. */
+const LABEL_DESCRIPTION = 'masam label ';
+/** SeriesDescription is an LO of 64 characters, which must hold the tag whole. */
+const MAX_TAG = 64 - LABEL_DESCRIPTION.length;
 /** Series read recently, kept for the SEG writer (a result is stored right after its series was read). */
 const KEPT_SERIES = 8;
 
@@ -92,25 +99,38 @@ export class DicomWebDatastore implements Datastore {
   async addImage(id: string): Promise<string> {
     throw new ServeError(
       405,
-      `image '${id}': a DICOMweb datastore takes no uploads; send the series to the PACS`,
+      `image '${id}': a DICOMweb datastore takes no uploads; send the series to the PACS ` +
+        '(C-STORE or STOW-RS), where it is listed at once',
     );
   }
 
-  async saveLabel(id: string): Promise<string> {
-    throw new ServeError(405, `label of '${id}': saving labels to a DICOMweb datastore is not supported`);
+  /**
+   * Stores `label` as a DICOM-SEG of series `id` described 'masam label <tag>'; returns its
+   * SeriesInstanceUID. @throws ServeError 400 for a label with no foreground or a tag too long to describe
+   */
+  async saveLabel(id: string, tag: string, label: Volume, classNames: readonly string[]): Promise<string> {
+    checkId(tag, 'tag');
+    if (tag.length > MAX_TAG)
+      throw new ServeError(400, `tag '${tag}' is longer than ${MAX_TAG} characters, which a SEG can name`);
+    const seg = await this.storeSeg(id, label, classNames, `label:${tag}`, {
+      seriesDescription: `${LABEL_DESCRIPTION}${tag}`,
+      refuseEmpty: true,
+    });
+    return seg.seriesInstanceUID;
   }
 
-  /** Every non-SEG series, with the SEGs that reference it under RESULT_TAG. */
+  /** Every non-SEG series, with the SEGs that reference it: saved labels by tag, results as RESULT_TAG. */
   async objects(): Promise<Record<string, DatastoreObject>> {
-    const all = await this.client.searchSeries({}, [TAG.Modality]);
-    const segmented = new Set<string>();
+    const all = await this.client.searchSeries({}, [TAG.Modality, TAG.SeriesDescription]);
+    const tagsOf = new Map<string, Set<string>>();
     for (const s of all.filter((x) => jsonString(x, TAG.Modality) === SEG_MODALITY)) {
       const [study, series] = [jsonString(s, TAG.StudyInstanceUID), jsonString(s, TAG.SeriesInstanceUID)];
       if (!study || !series) continue;
+      const tag = segTag(jsonString(s, TAG.SeriesDescription));
       for (const instance of await this.client.seriesMetadata(study, series))
         for (const ref of jsonItems(instance, TAG.ReferencedSeriesSequence)) {
           const uid = jsonString(ref, TAG.SeriesInstanceUID);
-          if (uid) segmented.add(uid);
+          if (uid) tagsOf.set(uid, (tagsOf.get(uid) ?? new Set()).add(tag));
         }
     }
     const objects: Record<string, DatastoreObject> = {};
@@ -122,47 +142,69 @@ export class DicomWebDatastore implements Datastore {
         Modality: jsonString(s, TAG.Modality),
         SeriesDescription: jsonString(s, TAG.SeriesDescription),
       };
+      const tags = [...(tagsOf.get(id) ?? [])].sort();
       objects[id] = {
         image: { ext: '.dcm', info },
-        labels: segmented.has(id) ? { [RESULT_TAG]: { ext: '.dcm', info: {} } } : {},
+        labels: Object.fromEntries(tags.map((t) => [t, { ext: '.dcm', info: {} }])),
       };
     }
     return objects;
   }
 
+  /** Totals (MONAI Label's datastore status): series, series with a final label, labels per tag. */
   async status(): Promise<DatastoreStatus> {
     const objects = Object.values(await this.objects());
-    const withResult = objects.filter((o) => o.labels[RESULT_TAG]).length;
+    const tags: Record<string, number> = {};
+    for (const o of objects) for (const tag of Object.keys(o.labels)) tags[tag] = (tags[tag] ?? 0) + 1;
     return {
       total: objects.length,
       completed: objects.filter((o) => o.labels[FINAL_TAG]).length,
-      label_tags: withResult > 0 ? { [RESULT_TAG]: withResult } : {},
+      label_tags: tags,
     };
   }
 
   /**
    * Writes `labels` (on series `id`'s grid) as a DICOM-SEG of that series and stores it through STOW-RS.
-   * @throws ServeError 400 when the writer refuses the labels, 502 when the PACS refuses the SEG
+   * `producer` (the model's name, or 'label:<tag>') names what made it; the SEG's UIDs derive from the
+   * series, the producer, the class names and the labels, so the same result stored again is the same
+   * instance. @throws ServeError 400 when the writer refuses the labels (or they have no foreground and
+   * `refuseEmpty`), 502 when the PACS refuses the SEG
    */
   async storeSeg(
     id: string,
     labels: Volume,
     classNames: readonly string[],
-    model: string,
+    producer: string,
+    options: { seriesDescription?: string; refuseEmpty?: boolean } = {},
   ): Promise<StoredSeg> {
     if (!this.kept.has(id)) await this.readImage(id); // the segmenter was cached: read the series again
     const series = this.kept.get(id)!;
+    const data = labels.data;
+    const uid = contentUids([
+      id,
+      producer,
+      JSON.stringify(classNames),
+      labels.dtype,
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    ]);
     let seg: ReturnType<typeof serializeDicomSeg>;
     try {
       seg = serializeDicomSeg(labels, series, {
         classNames,
         name: `DICOM-SEG of series ${id}`,
-        seriesDescription: `masam ${model}`,
+        seriesDescription: options.seriesDescription ?? `masam ${producer}`,
         softwareVersion: `masam ${this.softwareVersion}`,
+        uid,
       });
     } catch (err) {
       throw new ServeError(400, (err as Error).message);
     }
+    if (seg.empty && options.refuseEmpty)
+      throw new ServeError(
+        400,
+        `label of image '${id}': no voxel has a foreground class (${classNames.slice(1).join(', ')}); ` +
+          'nothing to save',
+      );
     await this.client.store([seg.bytes]);
     return {
       bytes: seg.bytes,
@@ -170,5 +212,16 @@ export class DicomWebDatastore implements Datastore {
       seriesInstanceUID: seg.seriesInstanceUID,
       sopInstanceUID: seg.sopInstanceUID,
     };
+  }
+}
+
+/** The datastore tag of a SEG series by its SeriesDescription: a saved label's tag, else RESULT_TAG. */
+function segTag(description: string | undefined): string {
+  if (!description?.startsWith(LABEL_DESCRIPTION)) return RESULT_TAG;
+  const tag = description.slice(LABEL_DESCRIPTION.length).trim();
+  try {
+    return checkId(tag, 'tag');
+  } catch {
+    return RESULT_TAG; // not one masam wrote
   }
 }
