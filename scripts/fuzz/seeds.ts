@@ -10,6 +10,8 @@ import { gzipSync, zipSync } from 'fflate';
 import { type DType, hostTensor } from '../../src/core/index.js';
 import { Rng } from '../../src/core/rng.js';
 import { concatBytes } from '../../src/io/bytes.js';
+import { dicomSeriesToVolume, parseDicom } from '../../src/io/dicom.js';
+import { serializeDicomSeg } from '../../src/io/dicom_seg.js';
 import { serializeNifti } from '../../src/io/nifti.js';
 import { serializeNrrd } from '../../src/io/nrrd.js';
 import { writePth } from '../../src/io/pth.js';
@@ -203,6 +205,36 @@ export function dicomSeriesSeeds(): Uint8Array[] {
     packBundle(oblique),
     packBundle([0, 1, 2, 3].map((k) => synthSlice(k, TS.explicitLE, 4, 3))),
     packBundle([2, 0, 1].map((k) => synthSlice(k, TS.implicitLE, 3, 4))),
+  ];
+}
+
+/** The oblique fixture series as a Volume with its DICOM references: the grid the dicom-seg seeds lie on. */
+export function obliqueSeries(): Volume {
+  const dir = join(FIXTURES, 'dicom', 'series_oblique');
+  const slices = readdirSync(dir)
+    .sort()
+    .map((f) => parseDicom(fixture('dicom', 'series_oblique', f), f));
+  return dicomSeriesToVolume(slices, 'series_oblique');
+}
+
+/** DICOM-SEGs of the oblique series written by serializeDicomSeg: three classes, and one class. */
+export function dicomSegSeeds(): Uint8Array[] {
+  const series = obliqueSeries();
+  const [nx, ny] = series.shape as [number, number, number];
+  const labels = new Uint8Array(series.data.length);
+  for (let i = 0; i < labels.length; i++) {
+    const [x, y] = [i % nx, Math.floor(i / nx) % ny];
+    labels[i] = x < nx / 3 ? 1 : y < ny / 2 ? 2 : 0;
+  }
+  const label: Volume = { ...series, dtype: 'uint8', data: labels };
+  const seg = (data: Uint8Array, classNames: string[]) =>
+    serializeDicomSeg({ ...label, data }, series.source!.dicom!, { classNames, name: 'seed' }).bytes;
+  return [
+    seg(labels, ['background', 'liver', 'spleen']),
+    seg(
+      labels.map((v) => (v === 1 ? 1 : 0)),
+      ['background', 'tumour'],
+    ),
   ];
 }
 

@@ -7,6 +7,7 @@ import { listCases, parseDatasetJson } from '../../src/data/dataset.js';
 import { modelInfoFromMetadata } from '../../src/infer/model_info.js';
 import { promptsForVolume } from '../../src/infer/prompts.js';
 import { dicomSeriesToVolume, groupDicomSeries, parseDicomAsync } from '../../src/io/dicom.js';
+import { parseDicomSeg, segToLabelVolume } from '../../src/io/dicom_seg_read.js';
 import { gunzip } from '../../src/io/gzip.js';
 import { parseNifti } from '../../src/io/nifti.js';
 import { parseNrrd } from '../../src/io/nrrd.js';
@@ -100,6 +101,13 @@ function datasetAndListing(input: Uint8Array) {
   };
 }
 
+let obliqueSeries: ReturnType<typeof seeds.obliqueSeries> | undefined;
+/** The series the dicom-seg target paints onto, read once per process. */
+const segSeries = () => {
+  obliqueSeries ??= seeds.obliqueSeries();
+  return obliqueSeries;
+};
+
 export const TARGETS: readonly FuzzTarget[] = [
   {
     name: 'nifti',
@@ -141,6 +149,13 @@ export const TARGETS: readonly FuzzTarget[] = [
       groupDicomSeries(slices);
       return dicomSeriesToVolume(slices, 'series');
     },
+  },
+  {
+    name: 'dicom-seg',
+    what: 'DICOM-SEG → label map on its series (parseDicomSeg, segToLabelVolume onto the oblique fixture series)',
+    seeds: seeds.dicomSegSeeds,
+    mutate: mutateBytes,
+    run: async (b) => segToLabelVolume(parseDicomSeg(b, 'fuzz-seg.dcm'), segSeries()),
   },
   {
     name: 'pth',
