@@ -2,7 +2,8 @@
 // orthanc-dicomweb), started here on loopback with free ports and a throw-away storage folder, fed the
 // oblique CT series fixture through our STOW-RS client. Checks: /datastore lists the series (QIDO-RS), /infer
 // on it (WADO-RS) gives the labels of the same model run on the series read from disk, and output=dicom_seg
-// stores a SEG that QIDO-RS finds and pydicom reads with the source series in its ReferencedSeriesSequence.
+// stores a SEG that QIDO-RS finds and pydicom reads with the source series in its ReferencedSeriesSequence,
+// and only one however often it is asked; a label saved as Slicer saves it is a SEG listed as 'final'.
 // Without Orthanc (or pydicom, for that last check) the tests skip with the reason printed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -20,7 +21,7 @@ import { openServedModels } from '../cli/commands/serve.js';
 import type { OpenedModel } from '../cli/model_files.js';
 import { readVolume } from '../cli/volume_files.js';
 import { VolumeSegmenter } from '../infer/segment.js';
-import { parseNifti } from '../io/nifti.js';
+import { parseNifti, serializeNifti } from '../io/nifti.js';
 import { DicomWebClient, TAG, jsonString } from './dicomweb_client.js';
 import type { ServedModel } from './model_runner.js';
 import { buildServer } from './server.js';
@@ -188,6 +189,77 @@ describe('masam serve --studies (DICOMweb, against Orthanc)', () => {
       assert.equal(r.status, 0, `pydicom could not read the stored SEG: ${r.stderr}`);
       const files = readdirSync(SERIES_DIR).filter((f) => f.endsWith('.dcm'));
       assert.equal(r.stdout.trim(), `SEG ${studyUid} ${seriesUid} ${files.length}`);
+    },
+  );
+
+  it(
+    'the same output=dicom_seg request again leaves one SEG: its UIDs derive from the labels',
+    { skip: reason },
+    async () => {
+      assert.ok(segUid, 'the SEG was stored by the test before');
+      const res = await fetch(`${serveUrl}/infer/auto?image=${seriesUid}&output=dicom_seg`, {
+        method: 'POST',
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      const segs = await client.searchSeries({ Modality: 'SEG' }, [TAG.NumberOfSeriesRelatedInstances]);
+      assert.deepEqual(
+        segs.map((s) => [
+          jsonString(s, TAG.SeriesInstanceUID),
+          jsonString(s, TAG.NumberOfSeriesRelatedInstances),
+        ]),
+        [[segUid, '1']],
+      );
+    },
+  );
+
+  it(
+    'PUT /datastore/label as Slicer sends it: a SEG in the PACS, listed as final; /activelearning skips the series',
+    { skip: reason },
+    async () => {
+      const image = await readVolume(SERIES_DIR);
+      const data = new Uint8Array(image.data.length);
+      data.fill(1, 0, 40);
+      data.fill(2, 40, 50);
+      const body = new FormData();
+      body.set(
+        'params',
+        JSON.stringify({
+          label_info: [
+            { name: 'liver', idx: 1 },
+            { name: 'spleen', idx: 2 },
+          ],
+        }),
+      );
+      const nifti = serializeNifti({ ...image, dtype: 'uint8', data }, { gzip: true });
+      body.set('label', new Blob([nifti]), 'label.nii.gz');
+      const next = `${serveUrl}/activelearning/first`;
+      assert.deepEqual(await (await fetch(next, { method: 'POST' })).json(), {
+        id: seriesUid,
+        name: `${seriesUid}.dcm`,
+      });
+      const res = await fetch(`${serveUrl}/datastore/label?image=${seriesUid}&tag=final`, {
+        method: 'PUT',
+        body,
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      const saved = ((await res.json()) as { label: string }).label;
+      const segs = await client.searchSeries({ Modality: 'SEG' }, [TAG.SeriesDescription]);
+      assert.deepEqual(
+        segs.map((s) => [jsonString(s, TAG.SeriesInstanceUID), jsonString(s, TAG.SeriesDescription)]).sort(),
+        [
+          [segUid, 'masam auto'],
+          [saved, 'masam label final'],
+        ].sort(),
+      );
+      const listing = (await (await fetch(`${serveUrl}/datastore/?output=all`)).json()) as {
+        objects: Record<string, { labels: object }>;
+      };
+      assert.deepEqual(Object.keys(listing.objects[seriesUid]!.labels), ['final', 'original']);
+      const stats = (await (await fetch(`${serveUrl}/datastore/?output=stats`)).json()) as {
+        completed: number;
+      };
+      assert.equal(stats.completed, 1);
+      assert.deepEqual(await (await fetch(next, { method: 'POST' })).json(), {}, 'nothing left to label');
     },
   );
 });
