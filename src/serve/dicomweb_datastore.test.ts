@@ -231,7 +231,7 @@ describe('masam serve --studies (DICOMweb, against Orthanc)', () => {
         }),
       );
       const nifti = serializeNifti({ ...image, dtype: 'uint8', data }, { gzip: true });
-      body.set('label', new Blob([nifti]), 'label.nii.gz');
+      body.set('label', new Blob([new Uint8Array(nifti)]), 'label.nii.gz');
       const next = `${serveUrl}/activelearning/first`;
       assert.deepEqual(await (await fetch(next, { method: 'POST' })).json(), {
         id: seriesUid,
