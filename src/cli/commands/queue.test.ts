@@ -304,6 +304,38 @@ describe(
             jsonString(r, TAG.SeriesInstanceUID),
           );
           assert.deepEqual(refs, [seriesUid]);
+
+          // The same job run again (as when a worker dies between STOW-RS and its ack and the job is
+          // retried): the SEG's UIDs derive from its content, so the PACS still holds one SEG instance.
+          const again = ['--redis', url, '--queue', 'dicomweb-again'];
+          const resubmit = await runCommand(queue, [
+            'submit',
+            '--studies',
+            orthanc!.url,
+            '--query',
+            'Modality=CT',
+            ...again,
+          ]);
+          assert.match(resubmit.out, /submitted 1 of 1 case\(s\)/);
+          const rerun = startMasam(['queue', 'work', '--model', modelDir, '--threads', '1', ...again]);
+          workers.push(rerun.child);
+          const rerunUntil = Date.now() + 60_000;
+          while ((await status(again)).done < 1) {
+            assert.ok(Date.now() < rerunUntil, 'the DICOMweb job run again did not finish');
+            await new Promise((r) => setTimeout(r, 250));
+          }
+          rerun.child.kill('SIGTERM');
+          assert.equal((await rerun.exited).code, 0);
+          const segsAfter = await pacs.searchSeries({ Modality: 'SEG' }, [
+            TAG.NumberOfSeriesRelatedInstances,
+          ]);
+          assert.deepEqual(
+            segsAfter.map((s) => [
+              jsonString(s, TAG.SeriesInstanceUID),
+              jsonString(s, TAG.NumberOfSeriesRelatedInstances),
+            ]),
+            [[jsonString(segs[0]!, TAG.SeriesInstanceUID), '1']],
+          );
           // Submitting everything again: the SEG is no image, the CT is already queued.
           const all = await runCommand(queue, ['submit', '--studies', orthanc.url, ...args]);
           assert.match(all.out, /submitted 0 of 1 case\(s\)/);
