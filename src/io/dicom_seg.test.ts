@@ -302,6 +302,19 @@ describe('serializeDicomSeg on a synthetic series', () => {
     assert.equal(BigInt(newUid().slice(5)).toString(16).padStart(32, '0')[12], '4');
   });
 
+  it('writes the algorithm type asked for: no SegmentAlgorithmName for a MANUAL one', () => {
+    assert.equal(read.ds.string('x00700081'), 'masam automatic segmentation');
+    for (const type of ['SEMIAUTOMATIC', 'MANUAL'] as const) {
+      const ds = dicomParser.parseDicom(
+        serializeDicomSeg(labels, series, { classNames: CLASSES, algorithmType: type }).bytes,
+      );
+      const s = item(ds, 'x00620002');
+      assert.equal(s.string('x00620008'), type);
+      assert.equal(s.string('x00620009'), type === 'MANUAL' ? undefined : 'masam');
+      assert.equal(ds.string('x00700081'), `masam ${type.toLowerCase()} segmentation`);
+    }
+  });
+
   it('pads every value to even length: text with spaces, UIDs with NUL', () => {
     for (const [tag, el] of allElements(read.ds)) {
       if (!el.items) assert.equal(el.length % 2, 0, `${tag} has odd length ${el.length}`);

@@ -102,6 +102,11 @@ export interface DicomSegOptions {
   readonly now?: Date;
   /** UID source; default `newUid` (random 2.25 UIDs). */
   readonly uid?: () => string;
+  /**
+   * SegmentAlgorithmType (PS3.3 C.8.20.4): 'AUTOMATIC' (default) for a model's result, 'SEMIAUTOMATIC' for
+   * a result a user edited, 'MANUAL' for one drawn by hand (then no SegmentAlgorithmName, which is 1C).
+   */
+  readonly algorithmType?: 'AUTOMATIC' | 'SEMIAUTOMATIC' | 'MANUAL';
 }
 
 /** One segment of the written SEG. */
@@ -425,6 +430,7 @@ export function serializeDicomSeg(
   const seriesDescription = options.seriesDescription ?? 'masam segmentation';
   const softwareVersion = options.softwareVersion ?? 'unknown';
   const creator = options.contentCreatorName ?? '';
+  const algorithmType = options.algorithmType ?? 'AUTOMATIC';
 
   // A source without a character set gets ISO_IR 192 when our text needs more than ASCII and the copied values
   // are ASCII (bytes of another, undeclared set would be misread as UTF-8).
@@ -513,15 +519,15 @@ export function serializeDicomSeg(
           e.sq(0x00620003, [e.code('91723000', 'SCT', 'Anatomical Structure')]),
           e.us(0x00620004, [i + 1]),
           e.text(0x00620005, 'LO', label),
-          e.text(0x00620008, 'CS', 'AUTOMATIC'),
-          e.text(0x00620009, 'LO', 'masam'),
+          e.text(0x00620008, 'CS', algorithmType),
+          ...(algorithmType === 'MANUAL' ? [] : [e.text(0x00620009, 'LO', 'masam')]),
           e.sq(0x0062000f, [e.code(String(s.classIndex), MASAM_CODING_SCHEME, label)]),
         ];
       }),
     ),
     e.text(0x00620013, 'CS', 'NO'),
     e.text(0x00700080, 'CS', 'MASAM'),
-    e.text(0x00700081, 'LO', 'masam automatic segmentation'),
+    e.text(0x00700081, 'LO', `masam ${algorithmType.toLowerCase()} segmentation`),
     e.text(0x00700084, 'PN', creator),
     e.sq(0x52009229, [
       [

@@ -7,7 +7,7 @@
 // result under 'original' (MONAI Label's tag for it). A SEG's UIDs derive from its content
 // (content_uids.ts), so storing the same result twice leaves one instance in the PACS. Uploading images is
 // not done here: a PACS takes DICOM from its own senders.
-import type { DicomSeriesInfo } from '../io/dicom_seg.js';
+import type { DicomSegOptions, DicomSeriesInfo } from '../io/dicom_seg.js';
 import { serializeDicomSeg } from '../io/dicom_seg.js';
 import { serializeNifti } from '../io/nifti.js';
 import type { Volume } from '../io/volume.js';
@@ -114,6 +114,7 @@ export class DicomWebDatastore implements Datastore {
       throw new ServeError(400, `tag '${tag}' is longer than ${MAX_TAG} characters, which a SEG can name`);
     const seg = await this.storeSeg(id, label, classNames, `label:${tag}`, {
       seriesDescription: `${LABEL_DESCRIPTION}${tag}`,
+      algorithmType: 'SEMIAUTOMATIC', // a user's label, most often a model's result they corrected
       refuseEmpty: true,
     });
     return seg.seriesInstanceUID;
@@ -175,7 +176,11 @@ export class DicomWebDatastore implements Datastore {
     labels: Volume,
     classNames: readonly string[],
     producer: string,
-    options: { seriesDescription?: string; refuseEmpty?: boolean } = {},
+    options: {
+      seriesDescription?: string;
+      algorithmType?: DicomSegOptions['algorithmType'];
+      refuseEmpty?: boolean;
+    } = {},
   ): Promise<StoredSeg> {
     if (!this.kept.has(id)) await this.readImage(id); // the segmenter was cached: read the series again
     const series = this.kept.get(id)!;
@@ -195,6 +200,7 @@ export class DicomWebDatastore implements Datastore {
         seriesDescription: options.seriesDescription ?? `masam ${producer}`,
         softwareVersion: `masam ${this.softwareVersion}`,
         uid,
+        ...(options.algorithmType ? { algorithmType: options.algorithmType } : {}),
       });
     } catch (err) {
       throw new ServeError(400, (err as Error).message);

@@ -160,11 +160,14 @@ describe('DicomWebDatastore SEGs (against Orthanc)', () => {
         'import sys, pydicom',
         'ds = pydicom.dcmread(sys.argv[1])',
         'print(ds.Modality, ds.SeriesDescription, ds.ReferencedSeriesSequence[0].SeriesInstanceUID, ds.NumberOfFrames)',
-        'print("|".join(s.SegmentLabel for s in ds.SegmentSequence))',
+        'print("|".join(f"{s.SegmentLabel} {s.SegmentAlgorithmType}" for s in ds.SegmentSequence))',
       ].join('\n');
       const r = spawnSync(PYTHON, ['-c', script, path], { encoding: 'utf8' });
       assert.equal(r.status, 0, `pydicom could not read the saved label: ${r.stderr}`);
-      assert.equal(r.stdout.trim(), `SEG masam label final ${seriesUid} 2\nliver|spleen`);
+      assert.equal(
+        r.stdout.trim(),
+        `SEG masam label final ${seriesUid} 2\nliver SEMIAUTOMATIC|spleen SEMIAUTOMATIC`,
+      );
     },
   );
 
