@@ -29,6 +29,8 @@ export const TAG = {
   ReferencedSeriesSequence: '00081115',
   FailedSOPSequence: '00081198',
   FailureReason: '00081197',
+  ContentDate: '00080023',
+  ContentTime: '00080033',
 } as const;
 
 const DICOM_JSON = 'application/dicom+json';

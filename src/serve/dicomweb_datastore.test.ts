@@ -260,6 +260,12 @@ describe('masam serve --studies (DICOMweb, against Orthanc)', () => {
       };
       assert.equal(stats.completed, 1);
       assert.deepEqual(await (await fetch(next, { method: 'POST' })).json(), {}, 'nothing left to label');
+      // Slicer's label download: the SEG read back onto the series' grid.
+      const back = await fetch(`${serveUrl}/datastore/label?label=${seriesUid}&tag=final`);
+      assert.equal(back.status, 200);
+      const label = parseNifti(new Uint8Array(await back.arrayBuffer()), 'downloaded label');
+      assert.deepEqual(label.shape, image.shape.slice(0, 3));
+      assert.deepEqual(label.data, data);
     },
   );
 });

@@ -4,11 +4,13 @@
 // (io/dicom_seg.ts, as `masam segment --output x.dcm` writes), in the same study, and so does a label a user
 // saves (PUT /datastore/label), its tag in the SeriesDescription ('masam label final'). The listing shows
 // each image's SEGs, found through their ReferencedSeriesSequence: a saved label under its tag, a model's
-// result under 'original' (MONAI Label's tag for it). A SEG's UIDs derive from its content
+// result under 'original' (MONAI Label's tag for it); GET /datastore/label answers the newest SEG of a tag
+// as a label NIfTI on the series' grid. A SEG's UIDs derive from its content
 // (content_uids.ts), so storing the same result twice leaves one instance in the PACS. Uploading images is
 // not done here: a PACS takes DICOM from its own senders.
 import type { DicomSegOptions, DicomSeriesInfo } from '../io/dicom_seg.js';
 import { serializeDicomSeg } from '../io/dicom_seg.js';
+import { parseDicomSeg, segToLabelVolume } from '../io/dicom_seg_read.js';
 import { serializeNifti } from '../io/nifti.js';
 import type { Volume } from '../io/volume.js';
 import {
@@ -31,6 +33,16 @@ const LABEL_DESCRIPTION = 'masam label ';
 const MAX_TAG = 64 - LABEL_DESCRIPTION.length;
 /** Series read recently, kept for the SEG writer (a result is stored right after its series was read). */
 const KEPT_SERIES = 8;
+
+/** A SEG series in the PACS: where it is, its datastore tag, the series it segments, when it was made. */
+interface SegSeries {
+  readonly study: string;
+  readonly series: string;
+  readonly tag: string;
+  readonly references: ReadonlySet<string>;
+  /** ContentDate + ContentTime (YYYYMMDDHHMMSS…), compared as text; '' when absent. */
+  readonly created: string;
+}
 
 export interface StoredSeg {
   readonly bytes: Uint8Array;
@@ -89,11 +101,29 @@ export class DicomWebDatastore implements Datastore {
     return { name: `${id}.nii.gz`, bytes: serializeNifti(await this.readImage(id), { gzip: true }) };
   }
 
+  /**
+   * The newest SEG of series `id` under `tag` (by its ContentDate/Time), painted onto the series' grid as a
+   * label NIfTI (io/dicom_seg_read.ts). @throws ServeError 404 when the series has none under `tag`, 502
+   * when the PACS's SEG cannot be read onto the series
+   */
   async labelFile(id: string, tag: string): Promise<{ name: string; bytes: Uint8Array }> {
-    throw new ServeError(
-      404,
-      `image '${id}': labels are DICOM-SEG series in the PACS; fetch tag '${tag}' from there`,
-    );
+    checkId(id, 'image');
+    checkId(tag, 'tag');
+    const candidates = (await this.scan()).segs
+      .filter((g) => g.tag === tag && g.references.has(id))
+      .sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : 0));
+    const newest = candidates.at(-1);
+    if (!newest) throw new ServeError(404, `image '${id}' has no label tagged '${tag}' in the PACS`);
+    const [bytes] = await this.client.retrieveSeries(newest.study, newest.series);
+    if (!bytes) throw new ServeError(502, `SEG series ${newest.series}: the PACS sent no instance`);
+    const image = await this.readImage(id);
+    let label: Volume;
+    try {
+      label = segToLabelVolume(parseDicomSeg(bytes, `SEG series ${newest.series}`), image).label;
+    } catch (err) {
+      throw new ServeError(502, `label '${tag}' of image '${id}': ${(err as Error).message}`);
+    }
+    return { name: `${id}.nii.gz`, bytes: serializeNifti(label, { gzip: true }) };
   }
 
   async addImage(id: string): Promise<string> {
@@ -120,20 +150,34 @@ export class DicomWebDatastore implements Datastore {
     return seg.seriesInstanceUID;
   }
 
-  /** Every non-SEG series, with the SEGs that reference it: saved labels by tag, results as RESULT_TAG. */
-  async objects(): Promise<Record<string, DatastoreObject>> {
+  /**
+   * Every series, and every SEG series with its tag and the series it references (one metadata request per
+   * SEG series).
+   */
+  private async scan(): Promise<{ all: DicomJson[]; segs: SegSeries[] }> {
     const all = await this.client.searchSeries({}, [TAG.Modality, TAG.SeriesDescription]);
-    const tagsOf = new Map<string, Set<string>>();
+    const segs: SegSeries[] = [];
     for (const s of all.filter((x) => jsonString(x, TAG.Modality) === SEG_MODALITY)) {
       const [study, series] = [jsonString(s, TAG.StudyInstanceUID), jsonString(s, TAG.SeriesInstanceUID)];
       if (!study || !series) continue;
-      const tag = segTag(jsonString(s, TAG.SeriesDescription));
-      for (const instance of await this.client.seriesMetadata(study, series))
+      const references = new Set<string>();
+      let created = '';
+      for (const instance of await this.client.seriesMetadata(study, series)) {
+        const when = `${jsonString(instance, TAG.ContentDate) ?? ''}${jsonString(instance, TAG.ContentTime) ?? ''}`;
+        if (when > created) created = when;
         for (const ref of jsonItems(instance, TAG.ReferencedSeriesSequence)) {
           const uid = jsonString(ref, TAG.SeriesInstanceUID);
-          if (uid) tagsOf.set(uid, (tagsOf.get(uid) ?? new Set()).add(tag));
+          if (uid) references.add(uid);
         }
+      }
+      segs.push({ study, series, tag: segTag(jsonString(s, TAG.SeriesDescription)), references, created });
     }
+    return { all, segs };
+  }
+
+  /** Every non-SEG series, with the SEGs that reference it: saved labels by tag, results as RESULT_TAG. */
+  async objects(): Promise<Record<string, DatastoreObject>> {
+    const { all, segs } = await this.scan();
     const objects: Record<string, DatastoreObject> = {};
     for (const s of all) {
       const id = jsonString(s, TAG.SeriesInstanceUID);
@@ -143,7 +187,7 @@ export class DicomWebDatastore implements Datastore {
         Modality: jsonString(s, TAG.Modality),
         SeriesDescription: jsonString(s, TAG.SeriesDescription),
       };
-      const tags = [...(tagsOf.get(id) ?? [])].sort();
+      const tags = [...new Set(segs.filter((g) => g.references.has(id)).map((g) => g.tag))].sort();
       objects[id] = {
         image: { ext: '.dcm', info },
         labels: Object.fromEntries(tags.map((t) => [t, { ext: '.dcm', info: {} }])),

@@ -4,12 +4,14 @@
 // plugins/slicer/MONAILabel/MONAILabelLib/client.py, plugins/ohifv3/.../MonaiLabelClient.js):
 //   GET  /info/                          app name, version, labels, one entry per model
 //   POST /infer/{model}?image=&session_id=&output=image|json|all|dicom_seg   multipart `params` (+ `file`)
-//        or JSON; dicom_seg (a --studies datastore) also stores the result in the PACS through STOW-RS
+//        or JSON; the label map as NIfTI or NRRD (params.result_extension, result_file.ts); dicom_seg (a
+//        --studies datastore) also stores the result in the PACS through STOW-RS
 //   GET  /datastore/?output=all|stats     PUT /datastore/?image= (also /datastore/image)
-//   GET  /datastore/image?image=          PUT /datastore/label?image=&tag=
+//   GET  /datastore/image?image=          PUT /datastore/label?image=&tag=  (.nii(.gz), .nrrd, OHIF's .bin)
 //   GET  /datastore/label?label=&tag=     POST /activelearning/{first|random}   (Slicer's "Next Sample")
 //   PUT  /session/   GET|DELETE /session/{id}
 //   GET  /auth/, POST /auth/token, GET /auth/token/valid   (the bearer token of --token)
+// With corsOrigins, pages of those web origins (an OHIF viewer) may call it from the browser.
 // Every refusal is a 4xx JSON body `{"error", "detail"}`; a failure inside is a 500 of the same shape and
 // never takes the server down.
 import { createHash, timingSafeEqual } from 'node:crypto';
