@@ -38,7 +38,6 @@ const USAGE = withExamples(
   ].join('\n'),
   [
     'masam serve --models models/ --datastore studies/',
-    'masam serve --models runs/pancreas --port 8000 --host 0.0.0.0 --token s3cret',
     'masam serve --models models/ --studies http://127.0.0.1:8042/dicom-web --cors-origin http://127.0.0.1:3000',
   ],
 );
