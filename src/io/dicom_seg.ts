@@ -374,9 +374,9 @@ const norm = (v: Lps) => Math.hypot(v[0], v[1], v[2]);
  *   highdicom does, rather than writing nothing. A SEG needs at least one segment and one frame, and an
  *   explicit "found nothing" result is what a DICOM pipeline waiting for this object needs; `empty` says so.
  * - UIDs: SOPInstanceUID, SeriesInstanceUID and DimensionOrganizationUID from `options.uid`, in that order
- *   (default: random 2.25 UUIDs, no registered root needed); study, frame of reference, patient and study attributes are copied (the latter
- *   byte for byte with their SpecificCharacterSet). Our own text is UTF-8 under ISO_IR 192, Latin-1 under ISO_IR 100,
- *   else ASCII ('?' for what the character set cannot hold).
+ *   (default: random 2.25 UUIDs, no registered root needed); study, frame of reference, patient and study
+ *   attributes are copied (the latter byte for byte with their SpecificCharacterSet). Our own text is UTF-8
+ *   under ISO_IR 192, Latin-1 under ISO_IR 100, else ASCII ('?' for what the character set cannot hold).
  * @throws MasamError naming `options.name` or the source file: a label map off the series grid, a value that is
  *   not a class index, fewer than two classes, or a source slice without the UIDs a SEG must reference.
  */
