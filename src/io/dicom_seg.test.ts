@@ -3,7 +3,6 @@
 // not against the volume conventions the writer uses; plus the Part 10 framing, padding, UIDs, empty label
 // maps, refusals, and a cross-check with pydicom (skipped, with the reason, where pydicom is missing).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import dicomParser, { type DataSet } from 'dicom-parser';
 import { TS, words16, writeDicom } from '../../test/dicom_synth.js';
 import { fixturePath } from '../../test/fixtures.js';
+import { pydicomSkipReason, runPydicom } from '../../test/pydicom.js';
 import { MasamError } from '../core/errors.js';
 import { type DicomSlice, dicomSeriesToVolume, parseDicom } from './dicom.js';
 import {
@@ -435,19 +435,7 @@ describe('serializeDicomSeg edge cases and refusals', () => {
   });
 });
 
-// ---- Cross-check with pydicom (optional, like test/nibabel.ts: skipped with the reason when missing) ----
-
-const PYTHON = process.env['MASAM_PYTHON'] ?? 'python3';
-
-function pydicomSkipReason(): string | undefined {
-  const r = spawnSync(PYTHON, ['-c', 'import pydicom, numpy'], { encoding: 'utf8' });
-  if (r.error !== undefined) {
-    return `${PYTHON} is not available (${r.error.message}); set MASAM_PYTHON to a Python with pydicom`;
-  }
-  return r.status !== 0
-    ? `pydicom is not installed for ${PYTHON} (import pydicom failed; Debian: python3-pydicom); set MASAM_PYTHON to one that has it`
-    : undefined;
-}
+// ---- Cross-check with pydicom (optional, test/pydicom.ts: skipped with the reason when missing) ----
 
 const PYDICOM_SCRIPT = `
 import json, sys
@@ -479,9 +467,7 @@ describe('cross-check with pydicom', () => {
     const seg = serializeDicomSeg(labels, series, { classNames });
     const path = join(dir, name);
     writeFileSync(path, seg.bytes);
-    const r = spawnSync(PYTHON, ['-c', PYDICOM_SCRIPT, path], { encoding: 'utf8', maxBuffer: 1 << 26 });
-    assert.equal(r.status, 0, `pydicom could not read ${path}: ${r.stderr}`);
-    const py = JSON.parse(r.stdout);
+    const py = JSON.parse(runPydicom(PYDICOM_SCRIPT, [path], `read ${path}`));
     assert.equal(py.sopClass, SEGMENTATION_STORAGE);
     assert.equal(py.transferSyntax, '1.2.840.10008.1.2.1');
     assert.deepEqual(py.shape, [seg.frames, series.rows, series.columns]);

@@ -3,12 +3,12 @@
 // any order, overlapping segments, a SEG written from scratch by pydicom (another tool: implicit VR or
 // deflated, no masam class codes, segment numbers as values), and every refusal with its message.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { TS, words16, writeDicom } from '../../test/dicom_synth.js';
+import { pydicomSkipReason, runPydicom } from '../../test/pydicom.js';
 import { FormatError, MasamError } from '../core/errors.js';
 import { type DicomSlice, dicomSeriesToVolume, parseDicom } from './dicom.js';
 import { SEGMENTATION_STORAGE, serializeDicomSeg } from './dicom_seg.js';
@@ -441,20 +441,6 @@ describe('segToLabelVolume refusals', () => {
 
 // ---- A SEG made by another tool: pydicom, from scratch ----
 
-/** The first Python with pydicom and numpy: $MASAM_PYTHON, else python3, else Debian's /usr/bin/python3. */
-function findPydicom(): { python?: string; reason?: string } {
-  const candidates = process.env['MASAM_PYTHON']
-    ? [process.env['MASAM_PYTHON']]
-    : ['python3', '/usr/bin/python3'];
-  for (const python of candidates) {
-    const r = spawnSync(python, ['-c', 'import pydicom, numpy'], { encoding: 'utf8' });
-    if (r.status === 0) return { python };
-  }
-  return {
-    reason: `no Python with pydicom and numpy among ${candidates.join(', ')} (Debian: python3-pydicom); set MASAM_PYTHON`,
-  };
-}
-
 /** Writes a BINARY SEG from a JSON spec with pydicom's own data set encoder and pack_bits. */
 const PYDICOM_WRITER = `
 import json, sys
@@ -522,7 +508,7 @@ ds.save_as(sys.argv[2], write_like_original=False)
 `;
 
 describe('a SEG written by pydicom (another tool)', () => {
-  const { python, reason } = findPydicom();
+  const reason = pydicomSkipReason();
   const dir = mkdtempSync(join(tmpdir(), 'masam-segread-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const volume = readSeries([4, 2, 0, 3, 1]);
@@ -575,8 +561,7 @@ describe('a SEG written by pydicom (another tool)', () => {
     const specPath = join(dir, `${name}.json`);
     const out = join(dir, name);
     writeFileSync(specPath, JSON.stringify(spec));
-    const r = spawnSync(python!, ['-c', PYDICOM_WRITER, specPath, out], { encoding: 'utf8' });
-    assert.equal(r.status, 0, `pydicom could not write ${out}: ${r.stderr}`);
+    runPydicom(PYDICOM_WRITER, [specPath, out], `write ${out}`);
     return new Uint8Array(readFileSync(out));
   };
   const names = ['background', 'Liver', 'Tumour', 'label 3', 'label 4', 'Kidney'];

@@ -6,8 +6,7 @@
 // and only one however often it is asked; a label saved as Slicer saves it is a SEG listed as 'final'.
 // Without Orthanc (or pydicom, for that last check) the tests skip with the reason printed.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { fixturePath } from '../../test/fixtures.js';
 import { startMasam } from '../../test/cli_process.js';
 import { type RunningOrthanc, orthancSkipReason, startOrthanc, stopOrthanc } from '../../test/orthanc.js';
+import { pydicomSkipReason, runPydicomOnBytes } from '../../test/pydicom.js';
 import { TINY_OVERRIDES } from '../../test/tiny_model.js';
 import { loadMaSam } from '../api/model.js';
 import { openServedModels } from '../cli/commands/serve.js';
@@ -26,15 +26,7 @@ import { DicomWebClient, TAG, jsonString } from './dicomweb_client.js';
 import type { ServedModel } from './model_runner.js';
 import { buildServer } from './server.js';
 
-const PYTHON = process.env['MASAM_PYTHON'] ?? 'python3';
 const SERIES_DIR = fixturePath('dicom', 'series_oblique');
-
-function pydicomSkipReason(): string | undefined {
-  const r = spawnSync(PYTHON, ['-c', 'import pydicom'], { encoding: 'utf8' });
-  if (r.error)
-    return `${PYTHON} is not available (${r.error.message}); set MASAM_PYTHON to a Python with pydicom`;
-  return r.status === 0 ? undefined : `pydicom is not installed for ${PYTHON} (Debian: python3-pydicom)`;
-}
 
 describe('masam serve --studies (DICOMweb, against Orthanc)', () => {
   const reason = orthancSkipReason();
@@ -178,17 +170,14 @@ describe('masam serve --studies (DICOMweb, against Orthanc)', () => {
     async () => {
       assert.ok(segUid, 'the SEG was stored by the test before');
       const [stored] = await client.retrieveSeries(studyUid, segUid);
-      const path = join(tmp, 'stored_seg.dcm');
-      writeFileSync(path, stored!);
       const script = [
         'import sys, pydicom',
         'ds = pydicom.dcmread(sys.argv[1])',
         'print(ds.Modality, ds.StudyInstanceUID, ds.ReferencedSeriesSequence[0].SeriesInstanceUID, len(ds.ReferencedSeriesSequence[0].ReferencedInstanceSequence))',
       ].join('\n');
-      const r = spawnSync(PYTHON, ['-c', script, path], { encoding: 'utf8' });
-      assert.equal(r.status, 0, `pydicom could not read the stored SEG: ${r.stderr}`);
+      const out = runPydicomOnBytes(stored!, script, 'read the stored SEG');
       const files = readdirSync(SERIES_DIR).filter((f) => f.endsWith('.dcm'));
-      assert.equal(r.stdout.trim(), `SEG ${studyUid} ${seriesUid} ${files.length}`);
+      assert.equal(out.trim(), `SEG ${studyUid} ${seriesUid} ${files.length}`);
     },
   );
 

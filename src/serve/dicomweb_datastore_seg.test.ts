@@ -6,28 +6,21 @@
 // (FailureReason 0111H) is stored, any other refusal is an error. Without Orthanc (or pydicom, for the
 // pydicom check) those tests skip with the reason printed.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fixturePath } from '../../test/fixtures.js';
 import { type RunningOrthanc, orthancSkipReason, startOrthanc, stopOrthanc } from '../../test/orthanc.js';
+import { pydicomSkipReason, runPydicomOnBytes } from '../../test/pydicom.js';
 import { parseNifti } from '../io/nifti.js';
 import type { Volume } from '../io/volume.js';
 import { DicomWebClient, TAG, jsonString } from './dicomweb_client.js';
 import { DicomWebDatastore, RESULT_TAG } from './dicomweb_datastore.js';
 
-const PYTHON = process.env['MASAM_PYTHON'] ?? 'python3';
 const SERIES_DIR = fixturePath('dicom', 'series_oblique');
 const CLASSES = ['background', 'liver', 'spleen'] as const;
-
-function pydicomSkipReason(): string | undefined {
-  const r = spawnSync(PYTHON, ['-c', 'import pydicom'], { encoding: 'utf8' });
-  if (r.error) return `${PYTHON} is not available (${r.error.message}); set MASAM_PYTHON`;
-  return r.status === 0 ? undefined : `pydicom is not installed for ${PYTHON} (Debian: python3-pydicom)`;
-}
 
 /** A label map on `image`'s grid with `value` at each of `voxels` (linear indices), 0 elsewhere. */
 function labelsOn(image: Volume, voxels: readonly [number, number][]): Volume<'uint8'> {
@@ -184,18 +177,15 @@ describe('DicomWebDatastore SEGs (against Orthanc)', () => {
     async () => {
       assert.ok(labelUid, 'the label was saved by the test before');
       const [stored] = await client.retrieveSeries(studyUid, labelUid);
-      const path = join(tmp, 'saved_label.dcm');
-      writeFileSync(path, stored!);
       const script = [
         'import sys, pydicom',
         'ds = pydicom.dcmread(sys.argv[1])',
         'print(ds.Modality, ds.SeriesDescription, ds.ReferencedSeriesSequence[0].SeriesInstanceUID, ds.NumberOfFrames)',
         'print("|".join(f"{s.SegmentLabel} {s.SegmentAlgorithmType}" for s in ds.SegmentSequence))',
       ].join('\n');
-      const r = spawnSync(PYTHON, ['-c', script, path], { encoding: 'utf8' });
-      assert.equal(r.status, 0, `pydicom could not read the saved label: ${r.stderr}`);
+      const out = runPydicomOnBytes(stored!, script, 'read the saved label');
       assert.equal(
-        r.stdout.trim(),
+        out.trim(),
         `SEG masam label final ${seriesUid} 2\nliver SEMIAUTOMATIC|spleen SEMIAUTOMATIC`,
       );
     },
