@@ -17,21 +17,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import nrrd from 'nrrd-js';
-import { TINY_OVERRIDES } from '../../test/tiny_model.js';
+import { exportTinyServedModels, multipartForm, segmentDirect, tinyCt } from '../../test/served_models.js';
 import { launchChromium } from '../../test/viewer/browser.js';
-import { loadMaSam } from '../api/model.js';
-import { openServedModels } from '../cli/commands/serve.js';
 import type { OpenedModel } from '../cli/model_files.js';
-import { Rng } from '../core/rng.js';
-import { ctPhantom } from '../data/phantom.js';
-import { promptsForVolume } from '../infer/prompts.js';
-import { VolumeSegmenter } from '../infer/segment.js';
 import { parseNifti, serializeNifti } from '../io/nifti.js';
 import type { Volume } from '../io/volume.js';
 import type { ServedModel } from './model_runner.js';
 import { buildServer } from './server.js';
 
-const CLASSES = ['background', 'liver', 'spleen'];
 /** What MonaiLabelClient.infer adds to every request's params. */
 const OHIF_RESULT = {
   result_extension: '.nrrd',
@@ -39,15 +32,6 @@ const OHIF_RESULT = {
   result_compress: false,
   restore_label_idx: false,
 };
-
-/** A multipart body as MonaiLabelClient builds it: `params` JSON, then files. */
-function form(params: unknown, files: Record<string, [Uint8Array, string]> = {}): FormData {
-  const body = new FormData();
-  body.append('params', JSON.stringify(params));
-  for (const [field, [bytes, name]] of Object.entries(files))
-    body.append(field, new Blob([new Uint8Array(bytes)]), name);
-  return body;
-}
 
 /** nrrd-js's reading of an NRRD answer: its header and its voxels as OHIF takes them (`new Uint8Array`). */
 function readNrrd(bytes: ArrayBuffer): { header: ReturnType<typeof nrrd.parse>; voxels: Uint8Array } {
@@ -68,15 +52,8 @@ describe("masam serve for OHIF's MONAI Label mode", () => {
   let viewerOrigin: string;
 
   before(async () => {
-    const model = await loadMaSam({
-      config: { preset: 'small', img_size: 32, num_classes: 2, ...TINY_OVERRIDES },
-      seed: 3,
-    });
-    const common = { slices: 3, classNames: CLASSES, preprocessing: { modality: 'ct' as const } };
-    await model.exportSplit(join(tmp, 'models', 'auto'), common);
-    await model.exportSplit(join(tmp, 'models', 'boxed'), { ...common, prompts: { points: 1 } });
-    ({ models, opened } = await openServedModels(join(tmp, 'models'), 1));
-    ct = ctPhantom(new Rng(5), { size: [40, 36, 6] }).image;
+    ({ models, opened } = await exportTinyServedModels(join(tmp, 'models')));
+    ct = tinyCt();
     mkdirSync(store, { recursive: true });
     writeFileSync(join(store, 'case1.nii.gz'), serializeNifti(ct, { gzip: true }));
     pages = createServer((_req, res) => {
@@ -94,17 +71,10 @@ describe("masam serve for OHIF's MONAI Label mode", () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  const direct = async (name: string, prompts?: unknown): Promise<Uint8Array> => {
-    const m = models.find((x) => x.name === name)!;
-    const seg = new VolumeSegmenter(ct, m.model);
-    const p = prompts ? promptsForVolume(prompts, ct, m.info, 'prompts', 'ct') : undefined;
-    return (await seg.segment(p ? { prompts: p } : {})).labels.data as Uint8Array;
-  };
-
   it('answers an automatic /infer as a raw uint8 NRRD that nrrd-js reads voxel for voxel', async () => {
     const res = await fetch(`${url}/infer/auto?image=case1&output=image`, {
       method: 'POST',
-      body: form({ ...OHIF_RESULT }),
+      body: multipartForm({ ...OHIF_RESULT }),
     });
     assert.equal(res.status, 200, await res.clone().text());
     assert.equal(res.headers.get('content-type'), 'application/octet-stream');
@@ -113,7 +83,7 @@ describe("masam serve for OHIF's MONAI Label mode", () => {
     assert.equal(header.type, 'uint8');
     assert.equal(header.encoding, 'raw');
     assert.deepEqual(header.sizes, [40, 36, 6]);
-    const expected = await direct('auto');
+    const expected = await segmentDirect(ct, models, 'auto');
     assert.ok(
       expected.some((v) => v > 0),
       'the tiny model labels some voxels',
@@ -123,7 +93,7 @@ describe("masam serve for OHIF's MONAI Label mode", () => {
     // uint16 (the older OHIF mode's result_dtype), in output=all's multipart answer.
     const all = await fetch(`${url}/infer/auto?image=case1&output=all`, {
       method: 'POST',
-      body: form({ ...OHIF_RESULT, result_dtype: 'uint16' }),
+      body: multipartForm({ ...OHIF_RESULT, result_dtype: 'uint16' }),
     });
     const parts = await all.formData();
     const image = parts.get('image') as File;
@@ -136,7 +106,7 @@ describe("masam serve for OHIF's MONAI Label mode", () => {
 
     const bad = await fetch(`${url}/infer/auto?image=case1`, {
       method: 'POST',
-      body: form({ result_extension: '.mha' }),
+      body: multipartForm({ result_extension: '.mha' }),
     });
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { detail: string }).detail, /result_extension must be one of/);
@@ -146,10 +116,10 @@ describe("masam serve for OHIF's MONAI Label mode", () => {
     const params = { ...OHIF_RESULT, foreground: [[15, 15, 2]], background: [[3, 3, 3]] };
     const res = await fetch(`${url}/infer/boxed?image=case1&output=image`, {
       method: 'POST',
-      body: form(params),
+      body: multipartForm(params),
     });
     assert.equal(res.status, 200, await res.clone().text());
-    const expected = await direct('boxed', {
+    const expected = await segmentDirect(ct, models, 'boxed', {
       points: [
         { voxel: [15, 15, 2], label: 1 },
         { voxel: [3, 3, 3], label: 0 },
@@ -163,7 +133,7 @@ describe("masam serve for OHIF's MONAI Label mode", () => {
     for (let i = 0; i < voxels.length; i++) voxels[i] = i % 7 === 0 ? 2 : i % 5 === 0 ? 1 : 0;
     const saved = await fetch(`${url}/datastore/label?image=case1`, {
       method: 'PUT',
-      body: form({ label_info: [{ name: 'liver', idx: 1 }] }, { label: [voxels, 'label.bin'] }),
+      body: multipartForm({ label_info: [{ name: 'liver', idx: 1 }] }, { label: [voxels, 'label.bin'] }),
     });
     assert.equal(saved.status, 200, await saved.clone().text());
     const back = parseNifti(
@@ -177,7 +147,7 @@ describe("masam serve for OHIF's MONAI Label mode", () => {
 
     const short = await fetch(`${url}/datastore/label?image=case1`, {
       method: 'PUT',
-      body: form({}, { label: [voxels.subarray(1), 'label.bin'] }),
+      body: multipartForm({}, { label: [voxels.subarray(1), 'label.bin'] }),
     });
     assert.equal(short.status, 400);
     assert.match(((await short.json()) as { detail: string }).detail, /8640 bytes\), got 8639 bytes/);
@@ -222,7 +192,10 @@ describe("masam serve for OHIF's MONAI Label mode", () => {
       assert.deepEqual(fromViewer.models, ['auto', 'boxed']);
       assert.equal(fromViewer.status, 200);
       assert.equal(fromViewer.saved, 200);
-      assert.deepEqual(readNrrd(Uint8Array.from(fromViewer.labels).buffer).voxels, await direct('auto'));
+      assert.deepEqual(
+        readNrrd(Uint8Array.from(fromViewer.labels).buffer).voxels,
+        await segmentDirect(ct, models, 'auto'),
+      );
 
       // The same page served from an origin not allowed: the browser refuses to hand over the answer.
       await page.goto(`${viewerOrigin.replace('127.0.0.1', 'localhost')}/`);

@@ -10,20 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { TINY_OVERRIDES } from '../../test/tiny_model.js';
-import { loadMaSam } from '../api/model.js';
+import { exportTinyServedModels, multipartForm, segmentDirect, tinyCt } from '../../test/served_models.js';
 import { openServedModels } from '../cli/commands/serve.js';
 import type { OpenedModel } from '../cli/model_files.js';
 import { Rng } from '../core/rng.js';
 import { ctPhantom } from '../data/phantom.js';
-import { promptsForVolume } from '../infer/prompts.js';
-import { VolumeSegmenter } from '../infer/segment.js';
 import { parseNifti, serializeNifti } from '../io/nifti.js';
 import type { Volume } from '../io/volume.js';
 import type { ServedModel } from './model_runner.js';
 import { type ServeOptions, buildServer } from './server.js';
-
-const CLASSES = ['background', 'liver', 'spleen'];
 
 interface InfoAnswer {
   name: string;
@@ -44,15 +39,6 @@ async function start(options: Omit<ServeOptions, 'version'>): Promise<Running> {
   const app = await buildServer({ ...options, version: 'test' });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, url };
-}
-
-/** A multipart body as Slicer's client sends it: a `params` JSON field and files. */
-function form(params: unknown, files: Record<string, [Uint8Array, string]> = {}): FormData {
-  const body = new FormData();
-  body.append('params', JSON.stringify(params));
-  for (const [field, [bytes, name]] of Object.entries(files))
-    body.append(field, new Blob([new Uint8Array(bytes)]), name);
-  return body;
 }
 
 /** The `params` JSON and the label map of a multipart /infer answer. */
@@ -87,15 +73,8 @@ describe('masam serve (MONAI Label protocol)', () => {
   const servers: Running[] = [];
 
   before(async () => {
-    const model = await loadMaSam({
-      config: { preset: 'small', img_size: 32, num_classes: 2, ...TINY_OVERRIDES },
-      seed: 3,
-    });
-    const common = { slices: 3, classNames: CLASSES, preprocessing: { modality: 'ct' as const } };
-    await model.exportSplit(join(modelsDir, 'auto'), common);
-    await model.exportSplit(join(modelsDir, 'boxed'), { ...common, prompts: { points: 1 } });
-    ({ models, opened } = await openServedModels(modelsDir, 1));
-    ct = ctPhantom(new Rng(5), { size: [40, 36, 6] }).image;
+    ({ models, opened } = await exportTinyServedModels(modelsDir));
+    ct = tinyCt();
     ctBytes = serializeNifti(ct, { gzip: true });
     server = await start({ models, datastore: store, maxBodyBytes: 1024 * 1024 });
     servers.push(server);
@@ -105,13 +84,6 @@ describe('masam serve (MONAI Label protocol)', () => {
     await Promise.all(opened.map((m) => m.release()));
     rmSync(tmp, { recursive: true, force: true });
   });
-
-  const direct = async (name: string, prompts?: unknown): Promise<Uint8Array> => {
-    const m = models.find((x) => x.name === name)!;
-    const seg = new VolumeSegmenter(ct, m.model);
-    const p = prompts ? promptsForVolume(prompts, ct, m.info, 'prompts', 'ct') : undefined;
-    return (await seg.segment(p ? { prompts: p } : {})).labels.data as Uint8Array;
-  };
 
   it('GET /info/ lists each model with its type and class names', async () => {
     const info = (await (await fetch(`${server.url}/info/`)).json()) as InfoAnswer;
@@ -128,18 +100,18 @@ describe('masam serve (MONAI Label protocol)', () => {
   it('uploads an image, lists it, and segments it by id (multipart answer) and as an uploaded file', async () => {
     const up = await fetch(`${server.url}/datastore/?image=case1`, {
       method: 'PUT',
-      body: form({}, { file: [ctBytes, 'x.nii.gz'] }),
+      body: multipartForm({}, { file: [ctBytes, 'x.nii.gz'] }),
     });
     assert.equal(up.status, 200);
     assert.deepEqual(await up.json(), { image: 'case1' });
     const all = (await (await fetch(`${server.url}/datastore/?output=all`)).json()) as DatastoreAnswer;
     assert.deepEqual(all.objects, { case1: { image: { ext: '.nii.gz', info: {} }, labels: {} } });
 
-    const expected = await direct('auto');
+    const expected = await segmentDirect(ct, models, 'auto');
     const byId = await multipartAnswer(
       await fetch(`${server.url}/infer/auto?image=case1`, {
         method: 'POST',
-        body: form({ client_id: 'slicer' }),
+        body: multipartForm({ client_id: 'slicer' }),
       }),
     );
     assert.deepEqual(byId.labels.shape, ct.shape);
@@ -149,7 +121,7 @@ describe('masam serve (MONAI Label protocol)', () => {
 
     const uploaded = await fetch(`${server.url}/infer/auto?output=image`, {
       method: 'POST',
-      body: form({}, { file: [ctBytes, 'ct.nii.gz'] }),
+      body: multipartForm({}, { file: [ctBytes, 'ct.nii.gz'] }),
     });
     assert.equal(uploaded.status, 200);
     assert.deepEqual(parseNifti(new Uint8Array(await uploaded.arrayBuffer()), 'answer').data, expected);
@@ -169,7 +141,7 @@ describe('masam serve (MONAI Label protocol)', () => {
 
     const json = await fetch(`${server.url}/infer/auto?image=case1&output=json`, {
       method: 'POST',
-      body: form({}),
+      body: multipartForm({}),
     });
     assert.equal(((await json.json()) as Record<string, unknown>)['model'], 'auto');
   });
@@ -177,12 +149,12 @@ describe('masam serve (MONAI Label protocol)', () => {
   it("segments with Slicer's ROI and points on a box-prompted model, then re-runs only the decoder", async () => {
     // Slicer's roi: [i_min, i_max, j_min, j_max, k_min, k_max], a pair possibly reversed by RAS→IJK.
     const params = { label: 'liver', roi: [30, 8, 4, 25, 1, 3], foreground: [[15, 15, 2]], background: [] };
-    const expected = await direct('boxed', {
+    const expected = await segmentDirect(ct, models, 'boxed', {
       box3d: [8, 4, 1, 30, 25, 3],
       points: [{ voxel: [15, 15, 2], label: 1 }],
     });
     const first = await multipartAnswer(
-      await fetch(`${server.url}/infer/boxed?image=case1`, { method: 'POST', body: form(params) }),
+      await fetch(`${server.url}/infer/boxed?image=case1`, { method: 'POST', body: multipartForm(params) }),
     );
     assert.deepEqual(first.labels.data, expected);
     const plane = 40 * 36;
@@ -192,21 +164,24 @@ describe('masam serve (MONAI Label protocol)', () => {
     const again = await multipartAnswer(
       await fetch(`${server.url}/infer/boxed?image=case1`, {
         method: 'POST',
-        body: form({ ...params, foreground: [] }),
+        body: multipartForm({ ...params, foreground: [] }),
       }),
     );
     assert.equal(again.params['encoded_stacks'], 0);
     assert.ok((again.params['decoded_images'] as number) > 0);
-    assert.deepEqual(again.labels.data, await direct('boxed', { box3d: [8, 4, 1, 30, 25, 3] }));
+    assert.deepEqual(
+      again.labels.data,
+      await segmentDirect(ct, models, 'boxed', { box3d: [8, 4, 1, 30, 25, 3] }),
+    );
 
     const none = await fetch(`${server.url}/infer/boxed?image=case1`, {
       method: 'POST',
-      body: form({ label: 'liver' }),
+      body: multipartForm({ label: 'liver' }),
     });
     assert.match(await errorOf(none, 400), /box-prompted/);
     const outside = await fetch(`${server.url}/infer/boxed?image=case1`, {
       method: 'POST',
-      body: form({ foreground: [[99, 1, 1]] }),
+      body: multipartForm({ foreground: [[99, 1, 1]] }),
     });
     assert.match(await errorOf(outside, 400), /not a voxel index/);
   });
@@ -218,7 +193,7 @@ describe('masam serve (MONAI Label protocol)', () => {
     );
     const ok = await fetch(`${server.url}/datastore/label?image=case1&tag=final`, {
       method: 'PUT',
-      body: form({ label_info: [] }, { label: [label, 'label.nii.gz'] }),
+      body: multipartForm({ label_info: [] }, { label: [label, 'label.nii.gz'] }),
     });
     assert.equal(ok.status, 200, await ok.clone().text());
     assert.deepEqual(await ok.json(), { image: 'case1', label: 'case1' });
@@ -239,7 +214,7 @@ describe('masam serve (MONAI Label protocol)', () => {
     const small = ctPhantom(new Rng(1), { size: [8, 8, 3] }).label;
     const wrong = await fetch(`${server.url}/datastore/label?image=case1`, {
       method: 'PUT',
-      body: form({}, { label: [serializeNifti(small), 'l.nii'] }),
+      body: multipartForm({}, { label: [serializeNifti(small), 'l.nii'] }),
     });
     assert.match(await errorOf(wrong, 400), /grid/);
   });
@@ -254,9 +229,12 @@ describe('masam serve (MONAI Label protocol)', () => {
     const id = made['session_id']!;
     assert.equal((await fetch(`${server.url}/session/${id}`)).status, 200);
     const answer = await multipartAnswer(
-      await fetch(`${server.url}/infer/auto?image=any&session_id=${id}`, { method: 'POST', body: form({}) }),
+      await fetch(`${server.url}/infer/auto?image=any&session_id=${id}`, {
+        method: 'POST',
+        body: multipartForm({}),
+      }),
     );
-    assert.deepEqual(answer.labels.data, await direct('auto'));
+    assert.deepEqual(answer.labels.data, await segmentDirect(ct, models, 'auto'));
     assert.equal((await fetch(`${server.url}/session/${id}`, { method: 'DELETE' })).status, 200);
     await errorOf(await fetch(`${server.url}/session/${id}`), 404);
   });
@@ -264,7 +242,7 @@ describe('masam serve (MONAI Label protocol)', () => {
   it('refuses bad requests with 4xx JSON and keeps serving', async () => {
     assert.match(
       await errorOf(
-        await fetch(`${server.url}/infer/nope?image=case1`, { method: 'POST', body: form({}) }),
+        await fetch(`${server.url}/infer/nope?image=case1`, { method: 'POST', body: multipartForm({}) }),
         404,
       ),
       /unknown model 'nope'/,
@@ -277,32 +255,32 @@ describe('masam serve (MONAI Label protocol)', () => {
     assert.match(await errorOf(broken, 400), /multipart|params/);
     assert.match(
       await errorOf(
-        await fetch(`${server.url}/infer/auto?image=case1`, { method: 'POST', body: form([1]) }),
+        await fetch(`${server.url}/infer/auto?image=case1`, { method: 'POST', body: multipartForm([1]) }),
         400,
       ),
       /JSON object/,
     );
     const notNifti = await fetch(`${server.url}/infer/auto`, {
       method: 'POST',
-      body: form({}, { file: [new Uint8Array(400), 'x.nii'] }),
+      body: multipartForm({}, { file: [new Uint8Array(400), 'x.nii'] }),
     });
     assert.match(await errorOf(notNifti, 400), /not a readable NIfTI/);
     // Path traversal in ids: refused before any path is made.
     for (const id of ['../evil', '..', 'a/b', '.hidden', 'a\\b']) {
       const up = await fetch(`${server.url}/datastore/?image=${encodeURIComponent(id)}`, {
         method: 'PUT',
-        body: form({}, { file: [ctBytes, 'x.nii.gz'] }),
+        body: multipartForm({}, { file: [ctBytes, 'x.nii.gz'] }),
       });
       assert.match(await errorOf(up, 400), /not a valid id/);
       const inf = await fetch(`${server.url}/infer/auto?image=${encodeURIComponent(id)}`, {
         method: 'POST',
-        body: form({}),
+        body: multipartForm({}),
       });
       assert.match(await errorOf(inf, 400), /not a valid id/);
     }
     const tagged = await fetch(`${server.url}/datastore/label?image=case1&tag=..%2F..%2Fx`, {
       method: 'PUT',
-      body: form({}, { label: [ctBytes, 'l.nii.gz'] }),
+      body: multipartForm({}, { label: [ctBytes, 'l.nii.gz'] }),
     });
     assert.match(await errorOf(tagged, 400), /tag/);
     assert.ok(!existsSync(join(tmp, 'evil.nii.gz')) && !existsSync(join(tmp, 'x.nii.gz')));
@@ -310,7 +288,7 @@ describe('masam serve (MONAI Label protocol)', () => {
     // Over the 1 MiB body limit: 413, as a file and as a JSON body.
     const big = await fetch(`${server.url}/datastore/?image=big`, {
       method: 'PUT',
-      body: form({}, { file: [new Uint8Array(2 * 1024 * 1024), 'big.nii'] }),
+      body: multipartForm({}, { file: [new Uint8Array(2 * 1024 * 1024), 'big.nii'] }),
     });
     await errorOf(big, 413);
     const bigJson = await fetch(`${server.url}/infer/auto?image=case1`, {
@@ -322,7 +300,7 @@ describe('masam serve (MONAI Label protocol)', () => {
     await errorOf(
       await fetch(`${server.url}/infer/auto?image=case1&output=dicom_seg`, {
         method: 'POST',
-        body: form({}),
+        body: multipartForm({}),
       }),
       400,
     );
@@ -357,7 +335,7 @@ describe('masam serve (MONAI Label protocol)', () => {
     servers.push(slow);
     const res = await fetch(`${slow.url}/infer/auto`, {
       method: 'POST',
-      body: form({}, { file: [ctBytes, 'ct.nii.gz'] }),
+      body: multipartForm({}, { file: [ctBytes, 'ct.nii.gz'] }),
     });
     assert.match(await errorOf(res, 504), /longer than/);
   });
@@ -395,7 +373,7 @@ describe('masam serve: 20 concurrent /infer requests on the demo model', () => {
         Array.from({ length: 20 }, () =>
           fetch(`${s.url}/infer/demo?output=image`, {
             method: 'POST',
-            body: form({}, { file: [bytes, 'ct.nii.gz'] }),
+            body: multipartForm({}, { file: [bytes, 'ct.nii.gz'] }),
           }),
         ),
       );
