@@ -3,8 +3,8 @@
 // serve --studies and the queue DICOMweb tests.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from './free_port.js';
 
 const ORTHANC = '/usr/sbin/Orthanc';
 const PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
@@ -16,14 +16,6 @@ export function orthancSkipReason(): string | undefined {
   if (!existsSync(PLUGIN))
     return `${PLUGIN} is missing (Debian: apt-get install orthanc-dicomweb); the Orthanc round trip skips`;
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((ok) => server.close(ok));
-  return port;
 }
 
 export interface RunningOrthanc {

@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCommand } from '../../../test/cli.js';
 import { killWhen, startMasam } from '../../../test/cli_process.js';
 import { fixturePath } from '../../../test/fixtures.js';
+import { freePort } from '../../../test/free_port.js';
 import { type RunningOrthanc, orthancSkipReason, startOrthanc, stopOrthanc } from '../../../test/orthanc.js';
 import { TINY_OVERRIDES } from '../../../test/tiny_model.js';
 import { loadMaSam } from '../../api/model.js';
@@ -28,14 +29,6 @@ const REDIS = spawnSync('redis-server', ['--version']).status === 0;
 const ORTHANC_SKIP = orthancSkipReason();
 if (ORTHANC_SKIP) console.log(`# skip: ${ORTHANC_SKIP}`);
 const CASES = ['case_1', 'case_2', 'case_3', 'case_4', 'case_5', 'case_6'];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** Resolves once something accepts connections on `port` (Redis is up). */
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
