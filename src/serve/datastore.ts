@@ -64,6 +64,18 @@ export interface DatastoreStatus {
   readonly label_tags: Record<string, number>;
 }
 
+/** Totals of a listing (MONAI Label's datastore status): images, images with a final label, labels per tag. */
+export function statusOf(listing: Readonly<Record<string, DatastoreObject>>): DatastoreStatus {
+  const objects = Object.values(listing);
+  const tags: Record<string, number> = {};
+  for (const o of objects) for (const tag of Object.keys(o.labels)) tags[tag] = (tags[tag] ?? 0) + 1;
+  return {
+    total: objects.length,
+    completed: objects.filter((o) => o.labels[FINAL_TAG]).length,
+    label_tags: tags,
+  };
+}
+
 /** What the server needs of a datastore: this folder, or a DICOMweb server (dicomweb_datastore.ts). */
 export interface Datastore {
   objects(): Promise<Record<string, DatastoreObject>>;
@@ -202,15 +214,7 @@ export class LocalDatastore implements Datastore {
     return objects;
   }
 
-  /** Totals (MONAI Label's datastore status): images, images with a final label, labels per tag. */
   async status(): Promise<DatastoreStatus> {
-    const objects = Object.values(await this.objects());
-    const tags: Record<string, number> = {};
-    for (const o of objects) for (const tag of Object.keys(o.labels)) tags[tag] = (tags[tag] ?? 0) + 1;
-    return {
-      total: objects.length,
-      completed: objects.filter((o) => o.labels[FINAL_TAG]).length,
-      label_tags: tags,
-    };
+    return statusOf(await this.objects());
   }
 }

@@ -17,8 +17,8 @@ import {
   type Datastore,
   type DatastoreObject,
   type DatastoreStatus,
-  FINAL_TAG,
   checkId,
+  statusOf,
 } from './datastore.js';
 import { contentUids } from './content_uids.js';
 import { type DicomJson, DicomWebClient, TAG, jsonItems, jsonString } from './dicomweb_client.js';
@@ -196,16 +196,8 @@ export class DicomWebDatastore implements Datastore {
     return objects;
   }
 
-  /** Totals (MONAI Label's datastore status): series, series with a final label, labels per tag. */
   async status(): Promise<DatastoreStatus> {
-    const objects = Object.values(await this.objects());
-    const tags: Record<string, number> = {};
-    for (const o of objects) for (const tag of Object.keys(o.labels)) tags[tag] = (tags[tag] ?? 0) + 1;
-    return {
-      total: objects.length,
-      completed: objects.filter((o) => o.labels[FINAL_TAG]).length,
-      label_tags: tags,
-    };
+    return statusOf(await this.objects());
   }
 
   /**
